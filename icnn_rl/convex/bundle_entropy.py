@@ -1,0 +1,237 @@
+"""The bundle entropy method (reference §2.1–2.3), batched over rows as tensor operations.
+
+Problem, on the unit box (a box [lo, hi] is mapped affinely, p = (y − lo)/(hi − lo)):
+
+    min_p  F(p) = f(p) − ε·H(p),   f convex, H the binary entropy.
+
+Cutting-plane model. After evaluating f and ∇f at points p^1..p^k, convexity gives the cuts
+f(p) >= g_i·p + h_i with g_i = ∇f(p^i), h_i = f(p^i) − g_i·p^i, and the next iterate minimises the
+model max_i (g_i·p + h_i) − ε·H(p). Its dual is a smooth problem on the simplex,
+
+    min_{λ >= 0, 1ᵀλ = 1}  φ(λ) = −hᵀλ + ε Σ_j softplus(−(Gᵀλ)_j / ε),   p(λ) = σ(−Gᵀλ / ε),
+
+solved by projected Newton (pivot on the largest λ, Newton on the free set, Armijo backtracking over
+a vector of step sizes so that every row picks its own step in one tensor operation). −φ(λ) is a lower
+bound on min F for every feasible λ (weak duality, and the model is below f), and the best evaluated
+F(p^i) is an upper bound, so each row stops with a *certified* gap:
+
+    min_i F(p^i) + φ(λ) <= tol·(1 + |min_i F(p^i)|).
+
+The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
+network's dtype: in float32 its Newton steps stall before the gap certifies. Per-row state lives in
+padded tensors [B, K, n] with a mask of present cuts; a row that has
+converged keeps its bundle and stops adding cuts. Cuts whose multiplier is exactly 0 can be pruned
+(the reference's rule); the freed slot takes the next cut.
+
+Argmin differentiation (reference §2.3): the final sub-problem with its active cuts as equalities has
+the KKT system [[εZ, Gᵀ, 0], [G, 0, −1], [0, −1ᵀ, 0]], Z = diag(1/p + 1/(1 − p)). Its adjoint gives
+∂ℓ/∂h_i = c_λ,i and ∂ℓ/∂g_i = λ_i c_p + c_λ,i p, which autograd carries to θ and x through
+g_i = ∇_p f(x, p^i; θ) and h_i = f(x, p^i; θ) − g_i·p^i with the points p^i held fixed.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .problem import Bounds, Energy, SolveResult, binary_entropy
+
+_ARMIJO = 1e-4
+_STEPS = 2.0 ** -torch.arange(0, 20, dtype=torch.float64)  # candidate step sizes 1, 1/2, ..., 2^-19
+
+
+class Bundle(NamedTuple):
+    """Padded per-row cutting-plane model on the unit box: cuts g_i·p + h_i taken at points p^i."""
+
+    G: Tensor        # [B, K, n] cut gradients g_i
+    h: Tensor        # [B, K]    cut offsets h_i
+    points: Tensor   # [B, K, n] where each cut was taken
+    present: Tensor  # [B, K]    slot holds a cut
+    lam: Tensor      # [B, K]    dual multipliers of the last sub-problem (0 off the bundle)
+
+
+def value_and_grad(energy: Energy, y: Tensor) -> tuple[Tensor, Tensor]:
+    """f(y) and ∇_y f(y) for every row, detached (one forward and one backward pass)."""
+    with torch.enable_grad():
+        y = y.detach().requires_grad_(True)
+        f = energy(y)
+        (g,) = torch.autograd.grad(f.sum(), y)
+    return f.detach(), g
+
+
+def dual_objective(lam: Tensor, G: Tensor, h: Tensor, eps: float) -> Tensor:
+    """φ(λ) = −hᵀλ + ε Σ_j softplus(−(Gᵀλ)_j/ε) for λ [B, K] or a stack of candidates [B, M, K]."""
+    z = torch.einsum("b...k,bkn->b...n", lam, G)
+    return -(lam * (h if lam.dim() == 2 else h.unsqueeze(1))).sum(-1) + eps * F.softplus(-z / eps).sum(-1)
+
+
+def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
+    """The sub-problem's minimiser p(λ) = σ(−Gᵀλ/ε)."""
+    return torch.sigmoid(-torch.einsum("bk,bkn->bn", lam, G) / eps)
+
+
+def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int) -> Tensor:
+    """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
+
+    ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). Returns the new λ.
+    """
+    B, K, _ = G.shape
+    rows = torch.arange(B, device=G.device)
+    steps = _STEPS.to(G)
+    eye = torch.eye(K, dtype=G.dtype, device=G.device)
+    tiny = torch.finfo(G.dtype).eps
+    for _ in range(newton_iter):
+        p = primal_point(lam, G, eps)
+        grad = -h - torch.einsum("bkn,bn->bk", G, p)
+        hess = torch.einsum("bkn,bn,bjn->bkj", G, p * (1 - p) / eps, G)
+        piv = torch.where(present, lam, -1.0).argmax(1)
+        is_piv = F.one_hot(piv, K).bool()
+        g0 = grad - grad[rows, piv].unsqueeze(1)
+        h0 = (hess - hess[rows, piv].unsqueeze(1) - hess[rows, :, piv].unsqueeze(2)
+              + hess[rows, piv, piv].view(B, 1, 1))
+        free = present & ~is_piv & ~((lam <= 0) & (g0 > 0))
+        fm = free.to(G.dtype)
+        gfree = g0 * fm
+        # Levenberg-Marquardt damping |g0|_inf: the dual is linear along null(Gᵀ) (more cuts than
+        # dimensions, duplicate cuts), where an undamped Newton step is unbounded; damped, it is <= 1.
+        damp = gfree.abs().amax(1) + 1e3 * tiny * (h0.diagonal(dim1=1, dim2=2) * fm).amax(1)
+        h0 = h0 * fm.unsqueeze(2) * fm.unsqueeze(1) + eye * (1 - fm + fm * damp.view(B, 1)).unsqueeze(1)
+        chol, info = torch.linalg.cholesky_ex(h0)
+        newton = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
+        newton = torch.where((info == 0).unsqueeze(1), newton, -gfree)
+        gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(tiny)  # fallback direction
+        d = torch.cat([newton, gradient], 0).view(2, B, K)
+        d = d - is_piv * d.sum(2, keepdim=True)                               # pivot keeps 1ᵀλ = 1
+        # candidates [B, 2M, K]: Newton steps first (largest step first), then gradient steps
+        cand = lam.unsqueeze(1) + (d.unsqueeze(2) * steps.view(1, 1, -1, 1)).transpose(0, 1).reshape(B, -1, K)
+        cand = torch.where(is_piv.unsqueeze(1), 0.0, cand.clamp_min(0.0))
+        piv_val = 1.0 - cand.sum(-1)
+        cand = cand + is_piv.unsqueeze(1) * piv_val.unsqueeze(-1)
+        phi0 = dual_objective(lam, G, h, eps)
+        phi = dual_objective(cand, G, h, eps)
+        decrease = (grad.unsqueeze(1) * (cand - lam.unsqueeze(1))).sum(-1)
+        ok = (piv_val >= 0) & (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease)
+        first = ok.to(torch.int8).argmax(1)
+        take = ok.any(1) & (phi[rows, first] < phi0 - 10 * tiny * (1 + phi0.abs()))
+        lam = torch.where(take.unsqueeze(1), cand[rows, first], lam)
+        if not bool(take.any()):
+            break
+    return lam
+
+
+def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float = 1e-6,
+                   entropy_weight: float = 1.0, bounds: Bounds = (0.0, 1.0), newton_iter: int = 20,
+                   prune: bool = False) -> tuple[SolveResult, Bundle]:
+    """Minimise f(y) − ε·H(p) over the box for every row of ``y0`` (no gradient to parameters).
+
+    :param energy: y [B, n] -> f(y) [B], convex in y (e.g. ``net.condition(x)``).
+    :param y0: start [B, n] inside the box; the first cut is taken there.
+    :param max_iter: at most this many energy evaluations (cuts) per row.
+    :param tol: stop a row when its certified gap is <= tol·(1 + |F|).
+    :param prune: drop cuts whose multiplier is 0 after each sub-problem (the reference's rule).
+    :return: the result (the best evaluated point of each row) and the final bundle.
+    """
+    if entropy_weight <= 0:
+        raise ValueError(f"entropy_weight={entropy_weight}: bundle entropy needs a positive entropy weight "
+                         "(the barrier makes its sub-problem smooth); use a first-order method for ε = 0")
+    if max_iter < 1:
+        raise ValueError(f"max_iter={max_iter} must be >= 1")
+    eps = float(entropy_weight)
+    lo, hi = float(bounds[0]), float(bounds[1])
+    span = hi - lo
+    B, n = y0.shape
+    K = max_iter
+    zeros = dict(dtype=torch.float64, device=y0.device)  # the small sub-problem is always solved in float64
+    G = torch.zeros(B, K, n, **zeros)
+    h = torch.zeros(B, K, **zeros)
+    points = torch.zeros(B, K, n, **zeros)
+    present = torch.zeros(B, K, dtype=torch.bool, device=y0.device)
+    lam = torch.zeros(B, K, **zeros)
+    p = ((y0.detach().double() - lo) / span).clamp(0.0, 1.0)
+    best_p = p.clone()
+    best = torch.full((B,), torch.inf, **zeros)
+    active = torch.ones(B, dtype=torch.bool, device=y0.device)
+    converged = torch.zeros_like(active)
+    iterations = torch.zeros(B, dtype=torch.long, device=y0.device)
+    for _ in range(K):
+        f, grad_y = value_and_grad(energy, (lo + span * p).to(y0.dtype))
+        f, g = f.double(), grad_y.double() * span
+        obj = f - eps * binary_entropy(p)
+        better = active & (obj < best)
+        best = torch.where(better, obj, best)
+        best_p = torch.where(better.unsqueeze(1), p, best_p)
+        iterations += active
+        slot = F.one_hot((~present).to(torch.int8).argmax(1), K).bool() & active.unsqueeze(1)
+        G = torch.where(slot.unsqueeze(2), g.unsqueeze(1), G)
+        h = torch.where(slot, (f - (g * p).sum(1)).unsqueeze(1), h)
+        points = torch.where(slot.unsqueeze(2), p.unsqueeze(1), points)
+        lam = torch.where(slot & ~present.any(1, keepdim=True), 1.0, lam)  # first cut of a row: λ = 1
+        present = present | slot
+        lam = solve_dual(G, h, present, lam, eps, newton_iter)
+        lower = -dual_objective(lam, G, h, eps)
+        done = active & (best - lower <= tol * (1 + best.abs()))
+        converged |= done
+        active &= ~done
+        p = torch.where(active.unsqueeze(1), primal_point(lam, G, eps), p)
+        if prune:
+            present &= lam > 0
+        if not bool(active.any()):
+            break
+    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged)
+    return result, Bundle(G, h, points, present, lam)
+
+
+class _BundleKKT(torch.autograd.Function):
+    """p = σ(−Gᵀλ/ε) of the final sub-problem, with the KKT adjoint of reference §2.3 as backward."""
+
+    @staticmethod
+    def forward(ctx, G: Tensor, h: Tensor, lam: Tensor, active: Tensor, eps: float) -> Tensor:  # type: ignore[override]
+        p = primal_point(lam, G, eps)
+        ctx.save_for_backward(G, lam, active, p)
+        ctx.eps = eps
+        return p
+
+    @staticmethod
+    def backward(ctx, grad_p: Tensor) -> tuple[Tensor, Tensor, None, None, None]:  # type: ignore[override]
+        G, lam, active, p = ctx.saved_tensors
+        B, K, _ = G.shape
+        interior = (p > 0) & (p < 1)
+        zinv = torch.where(interior, p * (1 - p) / ctx.eps, 0.0)        # (εZ)^-1, 0 on the boundary
+        dl = -grad_p
+        am = active.to(G.dtype)
+        Ga = G * am.unsqueeze(2)
+        M = torch.einsum("bkn,bn,bjn->bkj", Ga, zinv, Ga) + torch.diag_embed(1 - am)
+        kkt = torch.zeros(B, K + 1, K + 1, dtype=G.dtype, device=G.device)
+        kkt[:, :K, :K] = M
+        kkt[:, :K, K] = am
+        kkt[:, K, :K] = am
+        rhs = torch.zeros(B, K + 1, dtype=G.dtype, device=G.device)
+        rhs[:, :K] = torch.einsum("bkn,bn->bk", Ga, zinv * dl)
+        sol = (torch.linalg.pinv(kkt) @ rhs.unsqueeze(-1)).squeeze(-1)  # pinv: duplicate cuts make it singular
+        c_lam = sol[:, :K] * am
+        c_p = zinv * (dl - torch.einsum("bk,bkn->bn", c_lam, Ga))
+        dG = (lam * am).unsqueeze(2) * c_p.unsqueeze(1) + c_lam.unsqueeze(2) * p.unsqueeze(1)
+        return dG, c_lam, None, None, None
+
+
+def bundle_argmin_implicit(energy: Energy, bundle: Bundle, *, entropy_weight: float, bounds: Bounds,
+                           dtype: torch.dtype, active_tol: float = 1e-8) -> Tensor:
+    """The final sub-problem's argmin y [B, n], differentiable by the KKT adjoint.
+
+    ``energy`` must be built with the autograd graph to the parameters and x (``net.condition(x)``
+    outside ``no_grad``): the cuts are recomputed at the bundle's points with ``create_graph`` so
+    that ∂ℓ/∂g_i and ∂ℓ/∂h_i reach θ by double backpropagation. Cuts with λ_i > ``active_tol``
+    are the active set treated as equalities. The result has the network's ``dtype``.
+    """
+    lo, hi = float(bounds[0]), float(bounds[1])
+    span = hi - lo
+    active = bundle.present & (bundle.lam > active_tol)
+    pts = bundle.points.detach().to(dtype).requires_grad_(True)
+    f = energy(lo + span * pts)                                            # [B, K]
+    (g,) = torch.autograd.grad(f, pts, grad_outputs=active.to(f.dtype), create_graph=True)
+    h = f - (g * pts.detach()).sum(-1)
+    p = _BundleKKT.apply(g, h, bundle.lam.detach().to(dtype), active, float(entropy_weight))
+    return lo + span * p

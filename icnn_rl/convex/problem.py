@@ -1,0 +1,72 @@
+"""The problem every solver solves: min_y f(y) − ε·H(p) over a box, and what a solve returns.
+
+For a box [lo, hi]^n, p = (y − lo)/(hi − lo) ∈ [0, 1]^n and H is the binary entropy
+
+    H(p) = −Σ_j [p_j log p_j + (1 − p_j) log(1 − p_j)],
+
+the paper's barrier: −ε·H is convex, and its gradient ε·log(p/(1−p)) keeps iterates inside the box.
+``bounds=None`` means the unconstrained problem min_y f(y) (no box, no entropy).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from .validation import check_finite
+
+Bounds = tuple[float, float]
+Energy = Callable[[Tensor], Tensor]
+
+
+def binary_entropy(p: Tensor) -> Tensor:
+    """H(p) = −Σ_j [p_j log p_j + (1 − p_j) log(1 − p_j)] over the last dimension (0·log 0 = 0)."""
+    return -(torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p)).sum(-1)
+
+
+def entropy_grad(p: Tensor) -> Tensor:
+    """∂(−H)/∂p = log(p / (1 − p)), the barrier's gradient."""
+    return torch.log(p) - torch.log1p(-p)
+
+
+class SolveResult(NamedTuple):
+    """What every solver returns, one entry per batch row.
+
+    :param y: the (approximate) argmin, [B, n], inside the box.
+    :param objective: f(y) − ε·H(p) at ``y`` (f(y) when unconstrained), [B].
+    :param iterations: energy evaluations (f and ∇f) spent on the row, [B] int64.
+    :param converged: the row met the solver's stopping rule before ``max_iter``, [B] bool.
+    """
+
+    y: Tensor
+    objective: Tensor
+    iterations: Tensor
+    converged: Tensor
+
+
+def check_bounds(bounds: Bounds | None) -> None:
+    if bounds is None:
+        return
+    lo, hi = bounds
+    if not (float(lo) < float(hi)) or not all(map(torch.isfinite, torch.tensor([lo, hi]))):
+        raise ValueError(f"bounds={bounds} must be finite with lo < hi")
+
+
+def check_start(y0: Tensor, bounds: Bounds | None) -> None:
+    """y0 must be a finite [B, n] tensor inside the box (a warm start is a point of the domain)."""
+    if not isinstance(y0, Tensor) or y0.dim() != 2:
+        raise ValueError(f"y0 must be a [batch, n] tensor, got "
+                         f"{tuple(y0.shape) if isinstance(y0, Tensor) else type(y0).__name__}")
+    check_finite(y0, "y0")
+    check_bounds(bounds)
+    if bounds is not None and ((y0 < bounds[0]).any() or (y0 > bounds[1]).any()):
+        raise ValueError(f"y0 has entries outside the box [{bounds[0]}, {bounds[1]}]")
+
+
+def default_start(batch: int, dim: int, bounds: Bounds | None, like: Tensor) -> Tensor:
+    """The centre of the box (0 when unconstrained), the paper's y0 = 0.5 on [0, 1]."""
+    centre = 0.0 if bounds is None else 0.5 * (bounds[0] + bounds[1])
+    return torch.full((batch, dim), centre, dtype=like.dtype, device=like.device)
