@@ -40,7 +40,7 @@ from torch import Tensor
 from .problem import Bounds, Energy, SolveResult, binary_entropy
 
 _ARMIJO = 1e-4
-_STEPS = 2.0 ** -torch.arange(0, 20, dtype=torch.float64)  # candidate step sizes 1, 1/2, ..., 2^-19
+_STEPS = 4.0 ** -torch.arange(0, 7, dtype=torch.float64)  # candidate step sizes 1, 1/4, ..., 4^-6
 
 
 class Bundle(NamedTuple):
@@ -73,20 +73,23 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
     return torch.sigmoid(-torch.einsum("bk,bkn->bn", lam, G) / eps)
 
 
-def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int) -> Tensor:
+def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int,
+               tol: float) -> Tensor:
     """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
 
-    ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). Returns the new λ.
+    ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). A row stops when
+    its Newton decrease −∇φ·d falls below tol·(1 + |φ|). Returns the new λ.
     """
     B, K, _ = G.shape
     rows = torch.arange(B, device=G.device)
     steps = _STEPS.to(G)
     eye = torch.eye(K, dtype=G.dtype, device=G.device)
     tiny = torch.finfo(G.dtype).eps
+    done = torch.zeros(B, dtype=torch.bool, device=G.device)
     for _ in range(newton_iter):
         p = primal_point(lam, G, eps)
         grad = -h - torch.einsum("bkn,bn->bk", G, p)
-        hess = torch.einsum("bkn,bn,bjn->bkj", G, p * (1 - p) / eps, G)
+        hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), G.transpose(1, 2))
         piv = torch.where(present, lam, -1.0).argmax(1)
         is_piv = F.one_hot(piv, K).bool()
         g0 = grad - grad[rows, piv].unsqueeze(1)
@@ -102,6 +105,10 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
         chol, info = torch.linalg.cholesky_ex(h0)
         newton = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
         newton = torch.where((info == 0).unsqueeze(1), newton, -gfree)
+        phi0 = dual_objective(lam, G, h, eps)
+        done |= -(gfree * newton).sum(1) <= tol * (1 + phi0.abs())
+        if bool(done.all()):
+            break
         gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(tiny)  # fallback direction
         d = torch.cat([newton, gradient], 0).view(2, B, K)
         d = d - is_piv * d.sum(2, keepdim=True)                               # pivot keeps 1ᵀλ = 1
@@ -110,12 +117,11 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
         cand = torch.where(is_piv.unsqueeze(1), 0.0, cand.clamp_min(0.0))
         piv_val = 1.0 - cand.sum(-1)
         cand = cand + is_piv.unsqueeze(1) * piv_val.unsqueeze(-1)
-        phi0 = dual_objective(lam, G, h, eps)
         phi = dual_objective(cand, G, h, eps)
         decrease = (grad.unsqueeze(1) * (cand - lam.unsqueeze(1))).sum(-1)
         ok = (piv_val >= 0) & (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease)
         first = ok.to(torch.int8).argmax(1)
-        take = ok.any(1) & (phi[rows, first] < phi0 - 10 * tiny * (1 + phi0.abs()))
+        take = ~done & ok.any(1) & (phi[rows, first] < phi0)
         lam = torch.where(take.unsqueeze(1), cand[rows, first], lam)
         if not bool(take.any()):
             break
@@ -170,7 +176,9 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         points = torch.where(slot.unsqueeze(2), p.unsqueeze(1), points)
         lam = torch.where(slot & ~present.any(1, keepdim=True), 1.0, lam)  # first cut of a row: λ = 1
         present = present | slot
-        lam = solve_dual(G, h, present, lam, eps, newton_iter)
+        idx = active.nonzero().squeeze(1)   # converged rows keep their multipliers
+        lam = lam.index_copy(0, idx, solve_dual(G[idx], h[idx], present[idx], lam[idx], eps, newton_iter,
+                                                1e-4 * tol))
         lower = -dual_objective(lam, G, h, eps)
         done = active & (best - lower <= tol * (1 + best.abs()))
         converged |= done

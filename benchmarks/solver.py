@@ -1,0 +1,112 @@
+"""Time the argmin solvers on the paper's RL network and write a table (issue: convex core, performance).
+
+For a batch of B rows of the RL PICNN (200-200) on each action size, per solver: wall time per solve,
+energy evaluations per row, loop passes K (each pass is one batched forward+backward of the energy),
+the ratio time / (K × one full forward+backward of the network on the batch) — the floor for a
+first-order method is 1 — and the objective gap to the exact cvxpy solution on a subset of rows.
+A row-by-row Python loop of the same bundle entropy algorithm is timed as the reference point.
+
+    python benchmarks/solver.py [--batch 256] [--device cpu|cuda|auto] [--out benchmarks/results/solver.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import torch
+
+from icnn_rl.convex import SolverConfig, argmin, rl_picnn
+from icnn_rl.convex.exact import exact_argmin
+
+# (task, obs_dim, act_dim): gymnasium v5 HalfCheetah and Humanoid
+TASKS = [("HalfCheetah-v5", 17, 6), ("Humanoid-v5", 348, 17)]
+SOLVERS = {
+    "bundle entropy (default)": SolverConfig(),
+    "bundle entropy, 10 iter": SolverConfig(max_iter=10),
+    "paper Adam (≤1000)": SolverConfig(method="paper_adam", max_iter=1000, tol=1e-4, lr=0.01),
+    "Adam, 100 iter": SolverConfig(method="adam", max_iter=100, tol=0.0, lr=0.05),
+}
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def timed(fn, device: torch.device, repeats: int) -> tuple[float, object]:
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up, and its last result."""
+    out = fn()
+    times = []
+    for _ in range(repeats):
+        _sync(device)
+        start = time.perf_counter()
+        out = fn()
+        _sync(device)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def forward_backward(net, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """One full pass of the network: f(x, y) and ∇_y f for the whole batch (x-path included)."""
+    y = y.detach().requires_grad_(True)
+    (g,) = torch.autograd.grad(net(x, y).sum(), y)
+    return g
+
+
+def run(batch: int, device: torch.device, repeats: int, exact_rows: int) -> list[str]:
+    rows = ["| task (obs, act) | solver | ms / solve | evals / row (mean) | passes K | time / (K × fwd+bwd) "
+            "| max rel. gap to exact | rows converged |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for task, obs_dim, act_dim in TASKS:
+        torch.manual_seed(0)
+        net = rl_picnn(obs_dim, act_dim, (200, 200), init="torch").to(device).eval()
+        x = torch.randn(batch, obs_dim, device=device)
+        y = torch.zeros(batch, act_dim, device=device)
+        t_pass, _ = timed(lambda: forward_backward(net, x, y), device, repeats * 5)
+        _, ref = exact_argmin(net, x[:exact_rows], bounds=(-1.0, 1.0))
+        for name, cfg in SOLVERS.items():
+            t, res = timed(lambda: argmin(net, x, config=cfg, bounds=(-1.0, 1.0)), device, repeats)
+            passes = int(res.iterations.max())
+            gap = ((res.objective[:exact_rows].double().cpu() - ref).abs() / ref.abs().clamp_min(1)).max()
+            rows.append(f"| {task} ({obs_dim}, {act_dim}) | {name} | {1e3 * t:.1f} | {res.iterations.float().mean():.1f} "
+                        f"| {passes} | {t / (passes * t_pass):.2f} | {gap:.1e} | {res.converged.float().mean():.0%} |")
+        cfg = SolverConfig()
+        n_loop = min(batch, 64)
+        t_loop, _ = timed(lambda: [argmin(net, x[i:i + 1], config=cfg, bounds=(-1.0, 1.0)) for i in range(n_loop)],
+                          device, 1)
+        t_batched, _ = timed(lambda: argmin(net, x, config=cfg, bounds=(-1.0, 1.0)), device, repeats)
+        t_loop_full = t_loop * batch / n_loop
+        rows.append(f"| {task} ({obs_dim}, {act_dim}) | row-by-row loop of bundle entropy (default) | "
+                    f"{1e3 * t_loop_full:.1f} | | | | | batched is {t_loop_full / t_batched:.0f}× faster |")
+        rows.append(f"| {task} ({obs_dim}, {act_dim}) | one full forward+backward of the net | {1e3 * t_pass:.2f} "
+                    "| | | | | |")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--device", default="auto", choices=["cpu", "cuda", "auto"])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--exact-rows", type=int, default=16, help="rows checked against cvxpy")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results/solver.md"))
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if args.device == "auto" else [args.device]
+    lines = [f"Solver benchmark: batch {args.batch}, RL PICNN 200-200 (torch init), float32, "
+             f"{args.threads} CPU thread(s), {platform.processor() or platform.machine()}, torch {torch.__version__}.",
+             "The row-by-row reference solves 64 rows one at a time and is scaled to the batch.", ""]
+    for dev in devices:
+        lines += [f"### device: {dev}", "", *run(args.batch, torch.device(dev), args.repeats, args.exact_rows), ""]
+    text = "\n".join(lines)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
