@@ -74,11 +74,11 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
 
 
 def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int,
-               tol: float) -> Tensor:
+               tol: Tensor) -> Tensor:
     """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
 
     ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). A row stops when
-    its Newton decrease −∇φ·d falls below tol·(1 + |φ|). Returns the new λ.
+    its Newton decrease −∇φ·d falls below its ``tol`` [B]. Returns the new λ.
     """
     B, K, _ = G.shape
     rows = torch.arange(B, device=G.device)
@@ -106,7 +106,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
         newton = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
         newton = torch.where((info == 0).unsqueeze(1), newton, -gfree)
         phi0 = dual_objective(lam, G, h, eps)
-        done |= -(gfree * newton).sum(1) <= tol * (1 + phi0.abs())
+        done |= -(gfree * newton).sum(1) <= tol
         if bool(done.all()):
             break
         gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(tiny)  # fallback direction
@@ -176,9 +176,12 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         points = torch.where(slot.unsqueeze(2), p.unsqueeze(1), points)
         lam = torch.where(slot & ~present.any(1, keepdim=True), 1.0, lam)  # first cut of a row: λ = 1
         present = present | slot
-        idx = active.nonzero().squeeze(1)   # converged rows keep their multipliers
-        lam = lam.index_copy(0, idx, solve_dual(G[idx], h[idx], present[idx], lam[idx], eps, newton_iter,
-                                                1e-4 * tol))
+        # Only rows still running, and only the slots in use so far, enter the sub-problem.
+        idx = active.nonzero().squeeze(1)
+        k = int(present.any(0).nonzero().max()) + 1
+        dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
+        sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], eps, newton_iter, dual_tol)
+        lam = lam.index_copy(0, idx, torch.cat([sub, lam[idx, k:]], 1))
         lower = -dual_objective(lam, G, h, eps)
         done = active & (best - lower <= tol * (1 + best.abs()))
         converged |= done
