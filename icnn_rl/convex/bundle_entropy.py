@@ -129,7 +129,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
 
 
 def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float = 1e-6,
-                   entropy_weight: float = 1.0, bounds: Bounds = (0.0, 1.0), newton_iter: int = 20,
+                   entropy_weight: float = 1.0, bounds: Bounds = (0.0, 1.0), newton_iter: int = 5,
                    prune: bool = False) -> tuple[SolveResult, Bundle]:
     """Minimise f(y) − ε·H(p) over the box for every row of ``y0`` (no gradient to parameters).
 
@@ -137,6 +137,8 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     :param y0: start [B, n] inside the box; the first cut is taken there.
     :param max_iter: at most this many energy evaluations (cuts) per row.
     :param tol: stop a row when its certified gap is <= tol·(1 + |F|).
+    :param newton_iter: projected Newton iterations per sub-problem, warm-started from the previous
+        multipliers (5 measured ~2.5× faster than 20 for the same gaps; benchmarks/solver.py).
     :param prune: drop cuts whose multiplier is 0 after each sub-problem (the reference's rule).
     :return: the result (the best evaluated point of each row) and the final bundle.
     """
