@@ -21,7 +21,7 @@ def _directional_check(loss_fn, tensors: list[torch.Tensor], seed: int, h: float
         with torch.no_grad():
             for t, d in zip(tensors, dirs):
                 t.add_(sign * h * d)
-        values.append(float(loss_fn(differentiable=False)))
+        values.append(float(loss_fn(differentiable=False).detach()))
         with torch.no_grad():
             for t, d in zip(tensors, dirs):
                 t.sub_(sign * h * d)

@@ -30,6 +30,14 @@ def test_bundle_entropy_reaches_exact_objective_every_row(activation: str, y_dim
     assert (result.iterations >= 1).all() and (result.iterations <= SolverConfig().max_iter).all()
 
 
+def test_bundle_entropy_with_cut_pruning_reaches_exact_objective() -> None:
+    net = curved_picnn(4, 5, "leaky_relu", seed=7)
+    x = torch.randn(12, 4, dtype=torch.float64)
+    _, ref = exact_argmin(net, x, bounds=(-1.0, 1.0))
+    result = argmin(net, x, config=SolverConfig(prune=True), bounds=(-1.0, 1.0))
+    assert result.converged.all() and (_rel_err(result.objective, ref) <= 1e-4).all()
+
+
 def test_bundle_entropy_in_float32_with_the_rl_network() -> None:
     torch.manual_seed(0)
     net = rl_picnn(11, 6, (64, 64), init="torch")

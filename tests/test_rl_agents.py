@@ -1,0 +1,137 @@
+"""The three agents as SB3 algorithms: training, save/load, seeding, greedy actions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents import AGENTS, NAF, agent_name_of
+from icnn_rl.convex import SolverConfig, argmin, binary_entropy
+from icnn_rl.rl.build import build_model
+from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.run import RunSpec, train_run
+
+FAST = ["hidden=[32,32]", "learning_starts=50", "batch_size=32", "test_interval=100"]
+ICNN_FAST = ["act_solver.max_iter=2", "target_solver.max_iter=2"]  # cheap solves where accuracy is not tested
+
+
+def fast(agent: str) -> list[str]:
+    return FAST + ICNN_FAST if agent == "icnn" else FAST
+
+
+def small_model(agent: str, seed: int = 0, extra: tuple[str, ...] = ()):
+    config = resolve_config(agent, "Pendulum-v1", overrides=[*fast(agent), *extra])
+    return build_model(agent, "Pendulum-v1", config, seed=seed, steps=300, device="cpu")
+
+
+@pytest.mark.parametrize("agent", list(AGENTS))
+def test_trains_a_few_hundred_steps_and_save_load_keeps_actions(agent: str, tmp_path) -> None:
+    model = small_model(agent)
+    before = [p.detach().clone() for p in model.policy.parameters()]
+    model.learn(120)
+    assert model.num_timesteps == 120
+    assert model._n_updates > 0
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.policy.parameters()))
+    obs = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    actions, _ = model.predict(obs, deterministic=True)
+    model.save(tmp_path / "model.zip")
+    loaded = AGENTS[agent].algo.load(tmp_path / "model.zip", device="cpu")
+    np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
+    assert loaded.env_id == "Pendulum-v1"
+    assert agent_name_of(type(loaded)) == agent
+
+
+@pytest.mark.parametrize("agent", list(AGENTS))
+def test_same_seed_gives_identical_test_returns(agent: str, tmp_path) -> None:
+    # InvertedPendulum: untrained policies fall within a few dozen steps, so tests are cheap.
+    config = resolve_config(agent, "InvertedPendulum-v5", overrides=fast(agent))
+
+    def returns(log_dir: str) -> str:
+        spec = RunSpec(
+            agent, "InvertedPendulum-v5", seed=3, steps=200, config=config, log_dir=tmp_path / log_dir
+        )
+        return (train_run(spec).run_dir / "evaluations.csv").read_text()
+
+    first = returns("a")
+    assert first == returns("b")
+    assert len(first.splitlines()) == 4  # header + tests at steps 0, 100, 200
+
+
+def test_icnn_action_is_the_solvers_argmin_and_in_bounds() -> None:
+    solver = {"max_iter": 50, "tol": 1e-8}
+    model = small_model("icnn", extra=tuple(f"act_solver.{k}={v}" for k, v in solver.items()))
+    model.learn(100)
+    policy = model.policy
+    obs = torch.as_tensor(np.random.default_rng(1).normal(size=(16, 3)), dtype=torch.float32)
+    with torch.no_grad():
+        action = policy._predict(obs)
+    expected = argmin(
+        policy.q_net, obs, None, SolverConfig(**policy.act_solver.to_dict()), bounds=(-1.0, 1.0)
+    )
+    torch.testing.assert_close(action, expected.y.clamp(-1, 1))
+    # It is the minimiser of f(s, a) − H((a + 1)/2): no point of a fine grid does better.
+    grid = torch.linspace(-0.999, 0.999, 2001).view(1, -1, 1).expand(16, -1, -1)
+    with torch.no_grad():
+        energy = policy.q_net.condition(obs)
+        objective = energy(grid) - binary_entropy((grid + 1) / 2)
+        at_action = policy.q_net(obs, action) - binary_entropy((action + 1) / 2)
+    assert torch.all(at_action <= objective.min(1).values + 1e-4)
+    env_actions, _ = model.predict(np.random.default_rng(2).normal(size=(64, 3)) * 10, deterministic=True)
+    assert np.all(np.abs(env_actions) <= 2.0)  # Pendulum's torque bounds
+
+
+def test_naf_greedy_action_maximises_q() -> None:
+    model = small_model("naf")
+    model.learn(100)
+    net = model.policy.q_net
+    rng = np.random.default_rng(0)
+    obs = torch.as_tensor(rng.normal(size=(32, 3)), dtype=torch.float32)
+    with torch.no_grad():
+        value, _, lower = net.heads(obs)
+        greedy = net(obs, model.policy._predict(obs))
+        others = torch.stack([net(obs, torch.rand(32, 1) * 2 - 1) for _ in range(50)], 1)
+    torch.testing.assert_close(greedy, value)
+    assert torch.all(others <= greedy.unsqueeze(1) + 1e-6)
+    assert torch.all(torch.diagonal(lower, dim1=1, dim2=2) > 0)
+
+
+def test_naf_target_bootstraps_from_target_value() -> None:
+    model = small_model("naf")
+    obs = torch.randn(5, 3)
+    values, logs = model.policy.next_values(obs, torch.zeros(5, 1))
+    torch.testing.assert_close(values, model.policy.q_net_target.heads(obs)[0])
+    assert isinstance(model, NAF) and logs == {}
+
+
+@pytest.mark.parametrize("entropy_bonus", [True, False])
+def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool) -> None:
+    model = small_model("icnn", extra=(f"entropy_bonus={str(entropy_bonus).lower()}",))
+    model.learn(100)
+    policy = model.policy
+    obs = torch.randn(8, 3)
+    values, _ = policy.next_values(obs, torch.zeros(8, 1))
+    a_next = argmin(policy.q_net_target, obs, None, policy.target_solver, bounds=(-1.0, 1.0)).y
+    with torch.no_grad():
+        torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_next))
+
+
+def test_icnn_logs_solver_statistics() -> None:
+    model = small_model("icnn")
+    model.learn(100)
+    logged = model.logger.name_to_value
+    assert 1 <= logged["train/solver_iterations"] <= model.policy.target_solver.max_iter
+    assert 0.0 <= logged["train/solver_converged"] <= 1.0
+
+
+def test_icnn_q_net_stays_convex_after_updates() -> None:
+    model = small_model("icnn")
+    model.learn(120)
+    net = model.policy.q_net
+    obs = torch.randn(64, 3)
+    a, b = torch.rand(64, 1) * 2 - 1, torch.rand(64, 1) * 2 - 1
+    t = torch.rand(64, 1)
+    with torch.no_grad():
+        mid = net(obs, t * a + (1 - t) * b)
+        chord = t.squeeze(1) * net(obs, a) + (1 - t.squeeze(1)) * net(obs, b)
+    assert torch.all(mid <= chord + 1e-5)

@@ -1,0 +1,169 @@
+"""train.py, python -m icnn_rl.evaluate and python -m icnn_rl.report as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import train
+from agents import ICNN
+from icnn_rl import evaluate, report
+from icnn_rl.rl.checkpoints import latest_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+FAST = [
+    "--set",
+    "hidden=[32,32]",
+    "--set",
+    "learning_starts=50",
+    "--set",
+    "batch_size=32",
+    "--set",
+    "test_interval=50",
+    "--no-progress",
+]
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def steps_in(csv_path: Path) -> list[int]:
+    with open(csv_path) as handle:
+        return [int(row["step"]) for row in csv.DictReader(handle)]
+
+
+def test_default_command_is_icnn_on_inverted_pendulum_for_its_paper_budget() -> None:
+    (spec,) = train.plan_runs(train.parse_args([]))
+    assert (spec.agent, spec.env_id, spec.seed, spec.steps) == ("icnn", "InvertedPendulum-v5", 0, 10_000)
+    assert spec.progress and spec.run_dir == Path("runs/InvertedPendulum-v5/icnn/seed0")
+
+
+def test_several_agents_and_seeds_in_one_call_with_workers(tmp_path: Path) -> None:
+    result = run_cli(
+        "train.py",
+        "--agent",
+        "naf",
+        "ddpg",
+        "--env",
+        "InvertedPendulum-v5",
+        "--seeds",
+        "0",
+        "1",
+        "--steps",
+        "100",
+        "--workers",
+        "2",
+        "--log-dir",
+        str(tmp_path),
+        *FAST,
+    )
+    assert result.returncode == 0, result.stderr
+    for agent in ("naf", "ddpg"):
+        for seed in (0, 1):
+            run_dir = tmp_path / "InvertedPendulum-v5" / agent / f"seed{seed}"
+            assert {"config.yaml", "evaluations.csv", "model.zip", "checkpoints", "metrics.json"} <= {
+                p.name for p in run_dir.iterdir()
+            }
+            assert any(p.name.startswith("events.out.tfevents") for p in run_dir.iterdir())
+            assert steps_in(run_dir / "evaluations.csv") == [0, 50, 100]
+            assert str(run_dir / "model.zip") in result.stdout
+
+
+def test_resume_continues_step_count_and_curves(tmp_path: Path) -> None:
+    solver = ["--set", "act_solver.max_iter=2", "--set", "target_solver.max_iter=2"]
+    args = ["--agent", "icnn", "--log-dir", str(tmp_path), *FAST, *solver]
+    assert train.main([*args, "--steps", "100"]) == 0
+    run_dir = tmp_path / "InvertedPendulum-v5" / "icnn" / "seed0"
+    events_before = {p.name for p in run_dir.glob("events.out.tfevents*")}
+    assert train.main([*args, "--steps", "150"]) == 2  # the run exists: --resume is required
+    assert train.main([*args, "--steps", "150", "--resume"]) == 0
+    assert ICNN.load(run_dir / "model.zip").num_timesteps == 150
+    assert steps_in(run_dir / "evaluations.csv") == [0, 50, 100, 150]
+    assert events_before < {p.name for p in run_dir.glob("events.out.tfevents*")}
+
+
+def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "train.py",
+            "--agent",
+            "naf",
+            "--steps",
+            "100000",
+            "--log-dir",
+            str(tmp_path),
+            "--set",
+            "checkpoint_interval=60",
+            *FAST,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    checkpoints = tmp_path / "InvertedPendulum-v5" / "naf" / "seed0" / "checkpoints"
+    deadline = time.time() + 240
+    while time.time() < deadline and not any(
+        p.name == "step180.zip" for p in (checkpoints.iterdir() if checkpoints.exists() else [])
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    model_path, buffer_path = latest_checkpoint(checkpoints)
+    model = evaluate.load_model(model_path)
+    model.load_replay_buffer(buffer_path)
+    assert model.num_timesteps >= 180 and model.replay_buffer.size() == model.num_timesteps
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--env", "NoSuchEnv-v0"], "unknown env 'NoSuchEnv-v0'"),
+        (["--agent", "sac"], "unknown agent 'sac'; valid: icnn, naf, ddpg"),
+        (["--env", "CartPole-v1"], "only Box (continuous) action spaces"),
+        (["--set", "no_such_key=1"], "unknown config key 'no_such_key'"),
+        (["--set", "batch_size=-3"], "batch_size must be > 0"),
+        (["--set", "gamma=high"], "gamma must be a number"),
+        (["--set", "act_solver.method=newton"], "solver method 'newton' is unknown"),
+        (["--device", "tpu"], "unknown device 'tpu'"),
+    ],
+)
+def test_bad_input_is_one_clear_line(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    assert train.main([*args, "--steps", "10"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and err.startswith("train.py: error:")
+
+
+def test_bad_input_exits_nonzero_without_traceback() -> None:
+    result = run_cli("train.py", "--agent", "sac", "--steps", "10")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and "unknown agent 'sac'" in result.stderr
+
+
+def test_evaluate_run_directory_with_video_and_report(tmp_path: Path) -> None:
+    assert train.main(["--agent", "ddpg", "--steps", "100", "--log-dir", str(tmp_path), *FAST]) == 0
+    run_dir = tmp_path / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    video = tmp_path / "rollout.mp4"
+    result = run_cli("-m", "icnn_rl.evaluate", str(run_dir), "--episodes", "2", "--video", str(video))
+    assert result.returncode == 0, result.stderr
+    assert (
+        "InvertedPendulum-v5: mean return" in result.stdout
+        and "over 2 deterministic episodes" in result.stdout
+    )
+    assert video.stat().st_size > 1000
+    assert run_cli("-m", "icnn_rl.evaluate", str(tmp_path / "missing")).returncode == 2
+
+    assert report.main([str(tmp_path), "--out", str(tmp_path / "report")]) == 0
+    assert (tmp_path / "report" / "InvertedPendulum-v5.png").stat().st_size > 0
+    assert (
+        "| InvertedPendulum-v5 | ddpg |" not in (tmp_path / "report" / "report.md").read_text()
+    )  # 3 tests < 10

@@ -1,0 +1,66 @@
+"""The report's statistic and files, on hand-made run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from icnn_rl.report import load_runs, mean_ci, rolling_mean, table, write_report
+from icnn_rl.rl.callbacks import write_evaluations
+
+
+def make_run(root: Path, env: str, agent: str, seed: int, returns: list[float], budget: int) -> None:
+    run_dir = root / env / agent / f"seed{seed}"
+    run_dir.mkdir(parents=True)
+    write_evaluations(run_dir / "evaluations.csv", [(100 * i, r) for i, r in enumerate(returns)])
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"steps": budget}))
+
+
+def test_rolling_mean_is_the_valid_part_of_a_moving_average() -> None:
+    values = np.arange(12, dtype=float)
+    np.testing.assert_allclose(rolling_mean(values), [4.5, 5.5, 6.5])
+    assert rolling_mean(values[:9]).size == 0
+
+
+def test_mean_ci_uses_student_t() -> None:
+    mean, half = mean_ci([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.302653 * 1.0 / np.sqrt(3), rel=1e-5)
+    assert np.isnan(mean_ci([5.0])[1])
+
+
+def test_table_reports_max_and_final_of_the_rolling_mean_and_partial_runs(tmp_path: Path) -> None:
+    rising = [float(i) for i in range(20)]  # rolling-10: 4.5 .. 14.5
+    peaked = [float(min(i, 19 - i)) for i in range(20)]
+    make_run(tmp_path, "Reacher-v5", "icnn", 0, rising, budget=1900)
+    make_run(tmp_path, "Reacher-v5", "icnn", 1, peaked, budget=5000)  # stopped early
+    runs = load_runs(tmp_path)
+    assert [r.complete for r in runs] == [True, False]
+    row = table(runs).splitlines()[2]
+    peaked_smooth = rolling_mean(np.array(peaked))
+    max_cell = f"{np.mean([14.5, peaked_smooth.max()]):.2f} ± "
+    final_cell = f"{np.mean([14.5, peaked_smooth[-1]]):.2f} ± "
+    assert row.startswith("| Reacher-v5 | icnn | 2 (1 partial) | " + max_cell)
+    assert final_cell in row and f"14.5, {peaked_smooth.max():.1f}" in row
+
+
+def test_write_report_makes_markdown_and_one_png_per_env(tmp_path: Path) -> None:
+    for seed in range(2):
+        make_run(
+            tmp_path / "runs", "InvertedPendulum-v5", "naf", seed, [float(seed + i) for i in range(12)], 1100
+        )
+        make_run(tmp_path / "runs", "Reacher-v5", "ddpg", seed, [-float(i) for i in range(12)], 1100)
+    path = write_report(tmp_path / "runs", tmp_path / "out")
+    text = path.read_text()
+    assert "| InvertedPendulum-v5 | naf | 2 |" in text and "| Reacher-v5 | ddpg | 2 |" in text
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
+        "InvertedPendulum-v5.png",
+        "Reacher-v5.png",
+    ]
+
+
+def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="no run directories"):
+        write_report(tmp_path, tmp_path / "out")

@@ -1,0 +1,42 @@
+"""Metrics against hand-computed cases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from icnn_rl.supervised.metrics import example_f1, label_macro_f1, pixel_mse_255
+
+TRUE = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]], dtype=np.float32)
+SCORES = np.array([[0.9, 0.6, 0.1], [0.2, 0.7, 0.4], [0.1, 0.2, 0.3]])
+
+
+def test_example_f1_hand_computed() -> None:
+    # rows: {0,2} vs {0,1} -> 2*1/4; {1} vs {1} -> 1; nothing true, nothing predicted -> 0
+    assert example_f1(TRUE, SCORES) == pytest.approx((0.5 + 1.0 + 0.0) / 3)
+
+
+def test_label_macro_f1_hand_computed() -> None:
+    # labels: {0} vs {0} -> 1; {1} vs {0,1} -> 2/3; {0} vs {} -> 0
+    assert label_macro_f1(TRUE, SCORES) == pytest.approx((1.0 + 2 / 3 + 0.0) / 3)
+
+
+def test_threshold_is_inclusive_and_configurable() -> None:
+    true = np.array([[1, 0]])
+    assert example_f1(true, np.array([[0.5, 0.2]])) == 1.0
+    assert example_f1(true, np.array([[0.5, 0.2]]), threshold=0.1) == pytest.approx(2 / 3)
+
+
+def test_f1_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="shape"):
+        example_f1(TRUE, SCORES[:, :2])
+
+
+def test_pixel_mse_on_255_scale() -> None:
+    true = np.zeros((2, 1, 4, 4))
+    assert pixel_mse_255(true + 0.1, true) == pytest.approx(25.5**2)
+    pred = true.copy()
+    pred[0, 0, 0, 0] = 1.0  # one pixel off by 255 among 32
+    assert pixel_mse_255(pred, true) == pytest.approx(255.0**2 / 32)
+    with pytest.raises(ValueError, match="shape"):
+        pixel_mse_255(pred[:1], true)
