@@ -195,14 +195,15 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         best = torch.where(better, obj, best)
         best_p = torch.where(better.unsqueeze(1), p, best_p)
         iterations += active
-        slot = F.one_hot((~present).to(torch.int8).argmax(1), K).bool() & active.unsqueeze(1)
-        G = torch.where(slot.unsqueeze(2), g.unsqueeze(1), G)
-        h = torch.where(slot, (f - (g * p).sum(1)).unsqueeze(1), h)
-        points = torch.where(slot.unsqueeze(2), p.unsqueeze(1), points)
-        lam = torch.where(slot & ~present.any(1, keepdim=True), 1.0, lam)  # first cut of a row: λ = 1
-        present = present | slot
-        # Only rows still running, and only the slots in use so far, enter the sub-problem.
+        # The new cut of every running row goes into its first free slot (in place).
         idx = active.nonzero().squeeze(1)
+        slot = (~present[idx]).to(torch.int8).argmax(1)
+        G[idx, slot] = g[idx]
+        h[idx, slot] = f[idx] - (g[idx] * p[idx]).sum(1)
+        points[idx, slot] = p[idx]
+        lam[idx, slot] = (~present[idx].any(1)).to(lam.dtype)   # a row's first cut gets λ = 1
+        present[idx, slot] = True
+        # Only rows still running, and only the slots in use so far, enter the sub-problem.
         k = int(present.any(0).nonzero().max()) + 1
         dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
         sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], eps, newton_iter, dual_tol)
