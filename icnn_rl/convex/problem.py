@@ -10,6 +10,7 @@ the paper's barrier: −ε·H is convex, and its gradient ε·log(p/(1−p)) kee
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -50,8 +51,8 @@ class SolveResult(NamedTuple):
 def check_bounds(bounds: Bounds | None) -> None:
     if bounds is None:
         return
-    lo, hi = bounds
-    if not (float(lo) < float(hi)) or not all(map(torch.isfinite, torch.tensor([lo, hi]))):
+    lo, hi = float(bounds[0]), float(bounds[1])
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ValueError(f"bounds={bounds} must be finite with lo < hi")
 
 
@@ -60,9 +61,11 @@ def check_start(y0: Tensor, bounds: Bounds | None) -> None:
     if not isinstance(y0, Tensor) or y0.dim() != 2:
         raise ValueError(f"y0 must be a [batch, n] tensor, got "
                          f"{tuple(y0.shape) if isinstance(y0, Tensor) else type(y0).__name__}")
-    check_finite(y0, "y0")
     check_bounds(bounds)
-    if bounds is not None and ((y0 < bounds[0]).any() or (y0 > bounds[1]).any()):
+    if bounds is None:
+        check_finite(y0, "y0")
+    elif not bool(((y0 >= bounds[0]) & (y0 <= bounds[1])).all()):   # NaN fails this test too
+        check_finite(y0, "y0")
         raise ValueError(f"y0 has entries outside the box [{bounds[0]}, {bounds[1]}]")
 
 

@@ -66,6 +66,10 @@ def solve(energy: Energy, y0: Tensor, config: SolverConfig = SolverConfig(),
     No gradient flows to the energy's parameters; see :func:`argmin` for differentiable solves.
     """
     check_start(y0, bounds)
+    return _solve(energy, y0, config, bounds)
+
+
+def _solve(energy: Energy, y0: Tensor, config: SolverConfig, bounds: Bounds | None) -> SolveResult:
     if config.method == "bundle_entropy":
         if bounds is None:
             raise ValueError("bundle_entropy needs a box (bounds); use a first-order method when unconstrained")
@@ -100,7 +104,7 @@ def argmin(net: nn.Module, x: Tensor, y0: Tensor | None = None, config: SolverCo
     if grad == "none":
         with torch.no_grad():
             energy = net.condition(x)
-        return solve(energy, y0, config, bounds)
+        return _solve(energy, y0, config, bounds)
     energy = net.condition(x)
     if grad == "unroll":
         if config.method == "bundle_entropy":
