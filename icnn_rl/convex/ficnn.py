@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from .nonneg import NonNeg, NonNegLinear, check_nonneg_mode, init_linear_
-from .picnn import Energy, convex_activation, rows_like
+from .picnn import Energy, check_sizes, convex_activation, rows_like
 from .validation import check_energy_inputs
 
 
@@ -33,10 +33,7 @@ class FICNN(nn.Module):
                  negative_slope: float = 0.01, nonneg: NonNeg = "clip", init: str = "paper",
                  init_divisor: float = 1.0) -> None:
         super().__init__()
-        if x_dim < 0 or y_dim < 1 or not hidden or any(h < 1 for h in hidden):
-            raise ValueError(f"FICNN needs x_dim >= 0, y_dim >= 1 and positive hidden sizes, got "
-                             f"x_dim={x_dim}, y_dim={y_dim}, hidden={tuple(hidden)}")
-        self.x_dim, self.y_dim, self.hidden = x_dim, y_dim, tuple(int(h) for h in hidden)
+        self.x_dim, self.y_dim, self.hidden = x_dim, y_dim, check_sizes("FICNN", x_dim, y_dim, hidden, 0)
         self.activation, self.negative_slope = activation, negative_slope
         self._g = convex_activation(activation, negative_slope)
         check_nonneg_mode(nonneg)

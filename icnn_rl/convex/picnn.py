@@ -51,6 +51,14 @@ def piecewise_linear_slope(name: str, negative_slope: float) -> float:
     raise ValueError(f"activation={name!r} is not piecewise linear; the exact LP needs relu or leaky_relu")
 
 
+def check_sizes(kind: str, x_dim: int, y_dim: int, hidden: Sequence[int], min_x_dim: int) -> tuple[int, ...]:
+    """Validate a network's input and hidden sizes; return the hidden sizes as a tuple of ints."""
+    if x_dim < min_x_dim or y_dim < 1 or not hidden or any(h < 1 for h in hidden):
+        raise ValueError(f"{kind} needs x_dim >= {min_x_dim}, y_dim >= 1 and non-empty positive hidden sizes; "
+                         f"got x_dim={x_dim}, y_dim={y_dim}, hidden={tuple(hidden)}")
+    return tuple(int(h) for h in hidden)
+
+
 def rows_like(t: Tensor, y: Tensor) -> Tensor:
     """View a per-row tensor [B, d] so it broadcasts against y of shape [B, K..., n]."""
     return t.view(t.shape[0], *([1] * (y.dim() - 2)), t.shape[-1])
@@ -88,10 +96,7 @@ class PICNN(nn.Module):
                  init: str = "paper", init_divisor: float = 1.0, gate_bias: float = 0.0,
                  last_u_linear: bool = True) -> None:
         super().__init__()
-        if x_dim < 1 or y_dim < 1 or not hidden or any(h < 1 for h in hidden):
-            raise ValueError(f"PICNN needs x_dim, y_dim >= 1 and non-empty positive hidden sizes, got "
-                             f"x_dim={x_dim}, y_dim={y_dim}, hidden={tuple(hidden)}")
-        self.x_dim, self.y_dim, self.hidden = x_dim, y_dim, tuple(int(h) for h in hidden)
+        self.x_dim, self.y_dim, self.hidden = x_dim, y_dim, check_sizes("PICNN", x_dim, y_dim, hidden, 1)
         self.activation, self.negative_slope = activation, negative_slope
         self._g = convex_activation(activation, negative_slope)
         check_nonneg_mode(nonneg)
