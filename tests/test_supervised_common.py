@@ -45,10 +45,12 @@ def test_load_config_nested_and_overrides(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "data, message",
-    [({"sise": [1]}, r"unknown key\(s\) \['sise'\].*'sizes'"),
-     ({"inner": {"rate": 1}}, r"inner: unknown key\(s\) \['rate'\].*'lr'"),
-     ({"seed": "one"}, r"seed: expected int"),
-     ({"inner": {"steps": True}}, r"inner.steps: expected int")],
+    [
+        ({"sise": [1]}, r"unknown key\(s\) \['sise'\].*'sizes'"),
+        ({"inner": {"rate": 1}}, r"inner: unknown key\(s\) \['rate'\].*'lr'"),
+        ({"seed": "one"}, r"seed: expected int"),
+        ({"inner": {"steps": True}}, r"inner.steps: expected int"),
+    ],
 )
 def test_load_config_errors_name_the_key(tmp_path: Path, data: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
@@ -76,8 +78,12 @@ def test_seed_everything_repeats_draws() -> None:
 
 def test_cli_writes_run_directory(tmp_path: Path) -> None:
     path = write(tmp_path / "c.yaml", {"seed": 3})
-    config, args, run = experiment_cli("toy", "toy", Toy, ["--config", str(path), "--set", "inner.steps=2",
-                                                           "--run-dir", str(tmp_path / "run"), "--data", "/d"])
+    config, args, run = experiment_cli(
+        "toy",
+        "toy",
+        Toy,
+        ["--config", str(path), "--set", "inner.steps=2", "--run-dir", str(tmp_path / "run"), "--data", "/d"],
+    )
     run.log({"a": 1.0}, 0)
     run.save_results({"score": 0.5})
     run.close()
@@ -89,7 +95,9 @@ def test_cli_writes_run_directory(tmp_path: Path) -> None:
 
 def test_cli_rejects_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
-        experiment_cli("toy", "toy", Toy, ["--config", str(write(tmp_path / "c.yaml", {})), "--set", "nope=1"])
+        experiment_cli(
+            "toy", "toy", Toy, ["--config", str(write(tmp_path / "c.yaml", {})), "--set", "nope=1"]
+        )
     assert "nope" in capsys.readouterr().err
 
 
@@ -104,10 +112,10 @@ def test_fit_keeps_the_best_scoring_parameters(tmp_path: Path) -> None:
         return float(loss.detach())
 
     def score() -> float:  # best at weight 3 (step 3) when evaluated every step
-        return -abs(float(model.weight) - 3.0)
+        return -abs(model.weight.item() - 3.0)
 
     run = Run(tmp_path / "run", Toy())
     result = fit(model, optimizer, step, score, steps=6, eval_every=1, maximize=True, run=run, tag="toy")
     run.close()
-    assert result.step == 3 and float(model.weight) == 3.0
+    assert result.step == 3 and model.weight.item() == 3.0
     assert [s for s, _ in result.history] == [1, 2, 3, 4, 5, 6]

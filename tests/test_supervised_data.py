@@ -22,10 +22,14 @@ from icnn_rl.supervised.data import (
 )
 
 REAL = data_root()
-needs_bibtex = pytest.mark.skipif(not (REAL / "bibtex" / "bibtex-train.arff").is_file(),
-                                  reason=f"Bibtex ARFF files not found under {REAL / 'bibtex'}")
-needs_olivetti = pytest.mark.skipif(not (REAL / "olivetti" / "olivettifaces.mat").is_file(),
-                                    reason=f"olivettifaces.mat not found under {REAL / 'olivetti'}")
+needs_bibtex = pytest.mark.skipif(
+    not (REAL / "bibtex" / "bibtex-train.arff").is_file(),
+    reason=f"Bibtex ARFF files not found under {REAL / 'bibtex'}",
+)
+needs_olivetti = pytest.mark.skipif(
+    not (REAL / "olivetti" / "olivettifaces.mat").is_file(),
+    reason=f"olivettifaces.mat not found under {REAL / 'olivetti'}",
+)
 
 
 def write_arff(path: Path, n_features: int, n_labels: int, rows: list[list[int]]) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from icnn_rl.supervised.metrics import example_f1, label_macro_f1, pixel_mse_255
+from icnn_rl.supervised.metrics import best_threshold, example_f1, label_macro_f1, pixel_mse_255
 
 TRUE = np.array([[1, 0, 1], [0, 1, 0], [0, 0, 0]], dtype=np.float32)
 SCORES = np.array([[0.9, 0.6, 0.1], [0.2, 0.7, 0.4], [0.1, 0.2, 0.3]])
@@ -40,3 +40,12 @@ def test_pixel_mse_on_255_scale() -> None:
     assert pixel_mse_255(pred, true) == pytest.approx(255.0**2 / 32)
     with pytest.raises(ValueError, match="shape"):
         pixel_mse_255(pred[:1], true)
+
+
+def test_best_threshold_picks_the_highest_example_f1() -> None:
+    true = np.array([[1, 0], [0, 1]])
+    scores = np.array([[0.3, 0.1], [0.2, 0.35]])  # only thresholds <= 0.3 recover both labels
+    assert best_threshold(true, scores, [0.5, 0.4, 0.25, 0.05]) == (0.25, 1.0)
+    assert best_threshold(true, scores, [0.5])[0] == 0.5
+    with pytest.raises(ValueError, match="candidate"):
+        best_threshold(true, scores, [])

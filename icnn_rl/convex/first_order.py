@@ -36,8 +36,6 @@ def _objective_and_grad(energy: Energy, y: Tensor, bounds: Bounds | None, eps: f
     with torch.enable_grad():
         if not create_graph:
             y = y.detach().requires_grad_(True)
-        elif not y.requires_grad:
-            y = y.requires_grad_(True)
         f = energy(y)
         (g,) = torch.autograd.grad(f.sum(), y, create_graph=create_graph)
     if bounds is None or eps == 0.0:
@@ -68,6 +66,8 @@ def first_order(energy: Energy, y0: Tensor, *, method: str = "adam", max_iter: i
             return t
 
     y = project(y0 if unroll else y0.detach())
+    if unroll and not y.requires_grad:   # a start that is a constant: differentiate from here on
+        y = y.detach().clone().requires_grad_(True)
     B = y.shape[0]
     v = torch.zeros_like(y)
     m = torch.zeros_like(y)

@@ -1,0 +1,283 @@
+"""Shared plumbing of the three supervised experiments: typed YAML configs (unknown keys are errors),
+`--set key=value` overrides, seeding, device choice, run directories with TensorBoard logs, a progress
+bar, and the command line every experiment module exposes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import random
+import time
+import typing
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import torch
+import yaml
+from tqdm.auto import tqdm
+
+from icnn_rl.supervised.data import REPO_ROOT
+
+DEVICES = ("cpu", "cuda", "auto")
+C = TypeVar("C")
+
+
+@dataclass
+class CommonConfig:
+    """Settings every experiment has."""
+
+    seed: int = 42
+    device: str = "auto"  # cpu | cuda | auto
+    threads: int = 1  # torch CPU threads (the benchmarks share one core)
+    max_minutes: float = 0.0  # >0: stop each training run after this wall time (steps done are reported)
+
+
+# ---------------------------------------------------------------------------------------- configs
+def config_from_dict(cls: type[C], data: dict[str, Any], where: str = "config") -> C:
+    """Build dataclass `cls` from a mapping; nested dataclass fields take nested mappings.
+
+    Raises ValueError naming the offending key and the valid keys on unknown keys or wrong types.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {unknown}; valid keys: {names}")
+    kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in data.items()}
+    return cls(**kwargs)
+
+
+def _coerce(hint: Any, value: Any, where: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return config_from_dict(hint, value, where)  # type: ignore[arg-type]
+    origin = typing.get_origin(hint)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{where}: expected a list, got {value!r}")
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(_coerce(item, v, where) for v in value)
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    wrong_type = hint in (int, float, str, bool) and not isinstance(value, hint)
+    if wrong_type or (hint is int and isinstance(value, bool)):
+        raise ValueError(f"{where}: expected {hint.__name__}, got {value!r}")
+    return value
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """Plain-data (YAML-safe) form of a config dataclass; tuples become lists."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply `key=value` / `section.key=value` overrides (values parsed as YAML) to a config mapping."""
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"override {item!r} must look like key=value or section.key=value")
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"override {item!r}: {part!r} is not a section")
+        node[leaf] = yaml.safe_load(text)
+    return data
+
+
+def load_config(cls: type[C], path: str | Path | None, overrides: Sequence[str] = ()) -> C:
+    """Config `cls` from YAML file `path` (None: the dataclass defaults) plus `overrides`."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh) or {}
+    return config_from_dict(cls, apply_overrides(data, overrides), str(path or cls.__name__))
+
+
+# ------------------------------------------------------------------------------------ environment
+def resolve_device(name: str) -> torch.device:
+    """`cpu`, `cuda` or `auto` (cuda when available) as a torch.device."""
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {name!r}; choose one of {DEVICES}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA) with one seed."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def setup(config: CommonConfig) -> torch.device:
+    """Seed, set the CPU thread count and return the configured device."""
+    torch.set_num_threads(config.threads)
+    seed_everything(config.seed)
+    return resolve_device(config.device)
+
+
+# ------------------------------------------------------------------------------------------- runs
+class Run:
+    """A run directory: ``config.yaml``, TensorBoard events under ``tb/``, ``results.json``, the selected
+    models (``<method>.pt`` state dicts) and figures."""
+
+    def __init__(self, directory: Path, config: Any) -> None:
+        self.dir = directory
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with open(self.dir / "config.yaml", "w", encoding="utf-8") as fh:
+            yaml.safe_dump(config_to_dict(config), fh, sort_keys=False)
+        from torch.utils.tensorboard import SummaryWriter
+
+        self.writer = SummaryWriter(str(self.dir / "tb"))
+        self._start = time.perf_counter()
+
+    @property
+    def elapsed(self) -> float:
+        return time.perf_counter() - self._start
+
+    def log(self, scalars: dict[str, float], step: int) -> None:
+        """Write scalars (tag -> value) to TensorBoard at `step`."""
+        for tag, value in scalars.items():
+            self.writer.add_scalar(tag, value, step)
+
+    def save_results(self, results: dict[str, Any]) -> Path:
+        """Write ``results.json`` (adds the wall time in seconds) and return its path."""
+        path = self.dir / "results.json"
+        path.write_text(json.dumps({**results, "wall_seconds": round(self.elapsed, 1)}, indent=2) + "\n")
+        return path
+
+    def save_model(self, name: str, model: torch.nn.Module) -> Path:
+        """Save `model`'s state dict as ``<name>.pt`` in the run directory and return its path."""
+        path = self.dir / f"{name}.pt"
+        torch.save(model.state_dict(), path)
+        return path
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def progress(total: int, desc: str) -> tqdm:
+    """A progress bar over `total` steps (hidden when stderr is not a terminal)."""
+    return tqdm(total=total, desc=desc, dynamic_ncols=True, disable=None)
+
+
+def batches_with_replacement(
+    n: int, batch_size: int, steps: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """`steps` index batches of `batch_size` rows drawn uniformly with replacement from range(n)
+    (the original scripts' sampling)."""
+    for _ in range(steps):
+        yield rng.integers(0, n, size=batch_size)
+
+
+# -------------------------------------------------------------------------------------------- CLI
+def experiment_cli(
+    name: str, description: str, config_cls: type[C], argv: Sequence[str] | None = None
+) -> tuple[C, argparse.Namespace, Run]:
+    """Parse the command line shared by the experiments and open the run directory.
+
+    Options: ``--config`` (default ``configs/<name>.yaml``), ``--set key=value`` (repeatable),
+    ``--data PATH`` (data root), ``--run-dir DIR`` (default ``runs/<name>/<timestamp>-seed<seed>``).
+    """
+    parser = argparse.ArgumentParser(prog=f"python -m icnn_rl.supervised.{name}", description=description)
+    parser.add_argument(
+        "--config", default=str(REPO_ROOT / "configs" / f"{name}.yaml"), help="YAML config file"
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key (section.key=value for nested keys); repeatable",
+    )
+    parser.add_argument(
+        "--data", default=None, help="data root (default: $ICNN_RL_DATA, else ../shared/data)"
+    )
+    parser.add_argument("--run-dir", default=None, help="output directory of this run")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(config_cls, args.config, args.overrides)
+    except (ValueError, OSError) as exc:
+        parser.error(str(exc))
+    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"  # type: ignore[attr-defined]
+    default_dir = Path("runs") / name / stamp
+    run_dir = Path(args.run_dir) if args.run_dir else default_dir
+    return config, args, Run(run_dir, config)
+
+
+# ------------------------------------------------------------------------------------ training loop
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`: the selected parameters, their score and step, the score history and
+    the number of steps run (fewer than asked when the time limit cut the run)."""
+
+    state: dict[str, torch.Tensor]
+    score: float
+    step: int
+    history: list[tuple[int, float]]
+    steps_done: int = 0
+
+
+def fit(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    train_step: typing.Callable[[int], float],
+    evaluate: typing.Callable[[], float],
+    steps: int,
+    eval_every: int,
+    maximize: bool,
+    run: Run,
+    tag: str,
+    max_minutes: float = 0.0,
+) -> FitResult:
+    """Run `steps` optimizer steps, score the model with `evaluate()` every `eval_every` steps (and at
+    the end), and keep the parameters with the best score (model selection on held-out data).
+
+    `train_step(step)` computes the loss, back-propagates and returns the loss value; this loop zeroes
+    gradients and steps the optimizer. `evaluate()` is called with the model in eval mode. Losses and
+    scores go to TensorBoard under `tag`; on return the model holds the selected parameters.
+    With `max_minutes` > 0 the run stops (after a final evaluation) once that wall time has passed.
+    """
+    if steps < 1 or eval_every < 1:
+        raise ValueError(f"steps and eval_every must be >= 1, got steps={steps}, eval_every={eval_every}")
+    best: FitResult | None = None
+    history: list[tuple[int, float]] = []
+    bar = progress(steps, tag)
+    deadline = time.perf_counter() + 60.0 * max_minutes if max_minutes > 0 else math.inf
+    for step in range(1, steps + 1):
+        model.train()
+        optimizer.zero_grad(set_to_none=True)
+        loss = train_step(step)
+        optimizer.step()
+        run.log({f"{tag}/train_loss": loss}, step)
+        bar.update()
+        out_of_time = time.perf_counter() > deadline
+        if step % eval_every == 0 or step == steps or out_of_time:
+            model.eval()
+            score = evaluate()
+            history.append((step, score))
+            run.log({f"{tag}/selection_score": score}, step)
+            if best is None or (score > best.score if maximize else score < best.score):
+                state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best = FitResult(state, score, step, history)
+            bar.set_postfix(loss=f"{loss:.4g}", score=f"{score:.4g}", best=f"{best.score:.4g}")
+        if out_of_time:
+            break
+    bar.close()
+    assert best is not None  # the last step always evaluates
+    model.load_state_dict(best.state)
+    model.eval()
+    return FitResult(best.state, best.score, best.step, history, step)
