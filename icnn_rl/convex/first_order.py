@@ -34,7 +34,7 @@ def _objective_and_grad(energy: Energy, y: Tensor, bounds: Bounds | None, eps: f
                         create_graph: bool) -> tuple[Tensor, Tensor]:
     """F(y) and ∇F(y); with ``create_graph`` the gradient stays differentiable."""
     with torch.enable_grad():
-        if not create_graph:
+        if not create_graph or not y.requires_grad:   # a new leaf; the caller's tensor is untouched
             y = y.detach().requires_grad_(True)
         f = energy(y)
         (g,) = torch.autograd.grad(f.sum(), y, create_graph=create_graph)
@@ -66,8 +66,6 @@ def first_order(energy: Energy, y0: Tensor, *, method: str = "adam", max_iter: i
             return t
 
     y = project(y0 if unroll else y0.detach())
-    if unroll and not y.requires_grad:   # a start that is a constant: differentiate from here on
-        y = y.detach().clone().requires_grad_(True)
     B = y.shape[0]
     v = torch.zeros_like(y)
     m = torch.zeros_like(y)
