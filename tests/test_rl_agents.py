@@ -5,6 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.evaluation import evaluate_policy
 
 from agents import AGENTS, NAF, agent_name_of
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy
@@ -135,3 +138,19 @@ def test_icnn_q_net_stays_convex_after_updates() -> None:
         mid = net(obs, t * a + (1 - t) * b)
         chord = t.squeeze(1) * net(obs, a) + (1 - t.squeeze(1)) * net(obs, b)
     assert torch.all(mid <= chord + 1e-5)
+
+
+@pytest.mark.parametrize("agent", ["icnn", "naf"])
+def test_vec_envs_callbacks_and_evaluate_policy_work(agent: str) -> None:
+    venv = make_vec_env("Pendulum-v1", n_envs=2, seed=0)
+    kwargs = {"hidden": [16, 16]}
+    if agent == "icnn":
+        kwargs |= {"act_solver": {"max_iter": 2}, "target_solver": {"max_iter": 2}}
+    model = AGENTS[agent].algo(
+        "MlpPolicy", venv, learning_starts=20, batch_size=16, policy_kwargs=kwargs, seed=0
+    )
+    stopper = StopTrainingOnMaxEpisodes(max_episodes=100)
+    model.learn(60, callback=stopper)
+    assert model.num_timesteps == 60 and model.replay_buffer.n_envs == 2
+    mean, _ = evaluate_policy(model, venv, n_eval_episodes=2)
+    assert -2000 < mean <= 0

@@ -1,0 +1,27 @@
+"""ICNN-Q: Q-learning with an input convex Q-network (Amos, Xu, Kolter, ICML 2017, §4)."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from stable_baselines3.common.policies import BasePolicy
+
+from agents.common import GreedyQAlgorithm
+from agents.icnn.policies import ICNNPolicy, MlpPolicy
+
+
+class ICNN(GreedyQAlgorithm):
+    """Q(s, a) = −f(s, a) with f a PICNN convex in a; acting and the TD target's max are convex
+    argmins (:class:`agents.icnn.policies.ICNNPolicy`).
+
+    Defaults follow the paper (reference §4.3): TD target clipped to Q ± 1 (``td_clip=1.0``),
+    entropy-augmented Q (policy kwarg ``entropy_bonus``), W^(z) projected after every step.
+    TensorBoard gets ``train/solver_iterations`` and ``train/solver_converged`` (rate) per update.
+    Parameters: :class:`agents.common.GreedyQAlgorithm`.
+    """
+
+    policy: ICNNPolicy
+    policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy}
+
+    def __init__(self, *args: Any, td_clip: float | None = 1.0, **kwargs: Any) -> None:
+        super().__init__(*args, td_clip=td_clip, **kwargs)

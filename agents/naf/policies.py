@@ -1,0 +1,78 @@
+"""NAF's quadratic Q-network (Gu et al. 2016) as a greedy SB3 policy.
+
+Q(s, a) = V(s) − ½ (a − μ(s))ᵀ P(s) (a − μ(s)),  P = L Lᵀ,
+
+with L lower-triangular and its diagonal passed through exp, so P is positive definite and
+μ(s) = tanh(·) ∈ (−1, 1)ᵈ is the exact maximiser of Q(s, ·) over the action box, with
+max_a Q(s, a) = V(s).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import torch
+from torch import nn
+
+from agents.common import GreedyQPolicy
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int) -> nn.Sequential:
+    """in_dim → hidden… (ReLU) → out_dim, linear output."""
+    sizes = (in_dim, *hidden)
+    layers: list[nn.Module] = []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+    layers.append(nn.Linear(sizes[-1], out_dim))
+    return nn.Sequential(*layers)
+
+
+class NAFNetwork(nn.Module):
+    """Three MLP heads on the observation, as in the ICNN paper's NAF: V(s), μ(s) and the
+    d(d+1)/2 entries of L(s)."""
+
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__()
+        rows, cols = torch.tril_indices(act_dim, act_dim)
+        self.register_buffer("rows", rows, persistent=False)
+        self.register_buffer("cols", cols, persistent=False)
+        self.act_dim = act_dim
+        self.value = mlp(obs_dim, hidden, 1)
+        self.mu = mlp(obs_dim, hidden, act_dim)
+        self.l_entries = mlp(obs_dim, hidden, len(rows))
+
+    def heads(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(V [B], μ [B, d], L [B, d, d]) with exp on L's diagonal."""
+        entries = self.l_entries(obs)
+        entries = torch.where(self.rows == self.cols, entries.exp(), entries)
+        lower = entries.new_zeros(obs.shape[0], self.act_dim, self.act_dim)
+        lower[:, self.rows, self.cols] = entries
+        return self.value(obs).squeeze(-1), torch.tanh(self.mu(obs)), lower
+
+    def forward(self, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        """Q(s, a) = V − ½ ‖Lᵀ (a − μ)‖²  → [B]."""
+        value, mu, lower = self.heads(obs)
+        projected = torch.einsum("bij,bi->bj", lower, actions - mu)
+        return value - 0.5 * projected.pow(2).sum(-1)
+
+
+class NAFPolicy(GreedyQPolicy):
+    """Greedy NAF policy: the action is μ(s), exploration comes from the algorithm's action noise."""
+
+    q_net: NAFNetwork
+    q_net_target: NAFNetwork
+
+    def make_q_net(self) -> NAFNetwork:
+        return NAFNetwork(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)
+
+    def q_values(self, net: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
+        return net(obs, actions)
+
+    def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
+        return self.q_net_target.heads(obs)[0], {}
+
+    def _predict(self, observation: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
+        return self.q_net.heads(observation.float())[1]
+
+
+MlpPolicy = NAFPolicy

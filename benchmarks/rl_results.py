@@ -1,0 +1,73 @@
+"""The RL results benchmark: ICNN, NAF and DDPG on the paper's three 10k-step tasks
+(InvertedPendulum, InvertedDoublePendulum, Reacher; 3 seeds), then HalfCheetah-v5 at its 100k
+budget (1 seed), one run at a time in this process (one torch thread).
+
+    nohup nice python -m benchmarks.rl_results --log-dir runs/results > results.log 2>&1 &
+
+Runs go seed by seed (all envs and agents of seed 0 first), so an interrupted benchmark still
+has every agent on every task. Finished runs are skipped and interrupted ones resumed from their
+checkpoints when the command is repeated. After every run the report (``report.md`` with the
+paper's statistic and each agent's training throughput, and one PNG per env) is rewritten in
+``<log-dir>/report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import time
+from pathlib import Path
+
+from envs import task_for
+from icnn_rl.report import write_report
+from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.run import RunSpec, train_run
+
+TEN_K_TASKS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5")
+LONG_TASK = "HalfCheetah-v5"
+AGENT_NAMES = ("icnn", "naf", "ddpg")
+
+
+def plan(log_dir: Path, seeds: list[int], agents: list[str], long_seeds: list[int]) -> list[RunSpec]:
+    """The benchmark's runs in execution order."""
+    specs = []
+    for seed in seeds:
+        for env_id in TEN_K_TASKS:
+            specs += [
+                RunSpec(a, env_id, seed, task_for(env_id).budget, resolve_config(a, env_id), log_dir, "cpu")
+                for a in agents
+            ]
+    for seed in long_seeds:
+        specs += [
+            RunSpec(
+                a, LONG_TASK, seed, task_for(LONG_TASK).budget, resolve_config(a, LONG_TASK), log_dir, "cpu"
+            )
+            for a in agents
+        ]
+    return specs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--log-dir", type=Path, default=Path("runs/results"))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--long-seeds", type=int, nargs="*", default=[0], help=f"seeds of {LONG_TASK}")
+    parser.add_argument("--agents", nargs="+", default=list(AGENT_NAMES))
+    args = parser.parse_args()
+    for spec in plan(args.log_dir, args.seeds, args.agents, args.long_seeds):
+        if (spec.run_dir / "model.zip").exists():
+            continue
+        start = time.perf_counter()
+        result = train_run(dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists()))
+        print(
+            f"{spec.env_id} {spec.agent} seed{spec.seed}: {time.perf_counter() - start:.0f} s wall, "
+            f"{result.env_steps_per_second:.1f} train env steps/s",
+            flush=True,
+        )
+        write_report(args.log_dir, args.log_dir / "report")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,120 @@
+"""Roll out a saved policy deterministically and print its mean ± std return.
+
+    python -m icnn_rl.evaluate PATH --episodes N [--seed S] [--video FILE.mp4] [--device D]
+
+PATH is a run directory (its ``model.zip``, else its newest checkpoint) or a saved model; the
+agent type and the env id are read from the model file. Videos render headless through
+MuJoCo's EGL backend (``MUJOCO_GL=egl`` unless already set) and need the ``video`` extra
+(imageio, imageio-ffmpeg).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco
+
+import argparse
+import sys
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+import torch
+from gymnasium.error import DependencyNotInstalled
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from stable_baselines3.common.save_util import load_from_zip_file
+
+from agents import AGENTS
+from envs import make_env
+from icnn_rl.rl.checkpoints import latest_checkpoint
+from icnn_rl.rl.rollout import rollout
+
+
+class EvaluateError(ValueError):
+    """A path that holds no loadable model."""
+
+
+def model_path_of(path: Path) -> Path:
+    """The model file behind ``path``: itself, or a run directory's ``model.zip`` or newest checkpoint."""
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if (path / "model.zip").is_file():
+            return path / "model.zip"
+        latest = latest_checkpoint(path / "checkpoints")
+        if latest is not None:
+            return latest[0]
+        raise EvaluateError(f"{path} holds neither model.zip nor a checkpoint")
+    raise EvaluateError(f"{path}: no such file or run directory")
+
+
+def load_model(path: Path, device: str = "auto") -> OffPolicyAlgorithm:
+    """Load a model saved by any registered agent, the class read from the file."""
+    try:
+        data, _, _ = load_from_zip_file(path, load_data=True, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - any unreadable zip is the same user error
+        raise EvaluateError(f"{path} is not a saved model: {exc}") from None
+    policy_class = data.get("policy_class")
+    for spec in AGENTS.values():
+        if policy_class in spec.algo.policy_aliases.values():
+            return spec.algo.load(path, device=device)
+    raise EvaluateError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
+
+
+def evaluate(
+    model: OffPolicyAlgorithm, env_id: str, episodes: int, seed: int = 0, video: Path | None = None
+) -> list[float]:
+    """Raw returns of ``episodes`` deterministic episodes (the env is seeded once with ``seed``);
+    with ``video``, every frame goes into that mp4."""
+    env = make_env(env_id, render_mode="rgb_array" if video else None)
+    if video is not None:
+        import imageio.v2 as imageio
+
+        video.parent.mkdir(parents=True, exist_ok=True)
+        writer = imageio.get_writer(video, fps=env.metadata.get("render_fps", 30), macro_block_size=1)
+    with writer if video is not None else nullcontext():
+        on_frame = writer.append_data if video is not None else None
+        returns = [
+            rollout(model, env, seed=seed if i == 0 else None, on_frame=on_frame) for i in range(episodes)
+        ]
+    env.close()
+    return returns
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m icnn_rl.evaluate",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("path", type=Path, help="run directory or saved model (.zip)")
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation env")
+    parser.add_argument("--video", type=Path, default=None, help="write the rollouts to this .mp4")
+    parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    try:
+        if args.episodes < 1:
+            raise EvaluateError(f"--episodes must be >= 1, got {args.episodes}")
+        path = model_path_of(args.path)
+        model = load_model(path, args.device)
+        env_id = getattr(model, "env_id", None)
+        if env_id is None:
+            raise EvaluateError(f"{path} does not record its env id (not saved by train.py)")
+        returns = evaluate(model, env_id, args.episodes, args.seed, args.video)
+    except (EvaluateError, ImportError, DependencyNotInstalled) as exc:
+        print(f"evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    print(
+        f"{env_id}: mean return {np.mean(returns):.2f} ± {np.std(returns):.2f} (std) over "
+        f"{len(returns)} deterministic episodes [{path}]"
+    )
+    if args.video is not None:
+        print(f"video → {args.video}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+"""Shared RL utilities: config resolution (:mod:`.config`), model building (:mod:`.build`),
+training runs and their directories (:mod:`.run`), callbacks (:mod:`.callbacks`), atomic
+checkpoints (:mod:`.checkpoints`) and deterministic rollouts (:mod:`.rollout`)."""

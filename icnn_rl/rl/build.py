@@ -1,0 +1,74 @@
+"""From a resolved config to a stable-baselines3 model: exploration noise, replay settings,
+policy kwargs and constructor arguments, for any agent in :data:`agents.AGENTS`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+
+from agents import agent_spec
+from envs import make_env
+from icnn_rl.rl.config import SHARED_KEYS
+
+# Shared keys passed unchanged to every agent's constructor.
+DIRECT_KEYS = (
+    "learning_rate",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "train_freq",
+    "gradient_steps",
+)
+
+
+def make_action_noise(kind: str, sigma: float, theta: float, act_dim: int) -> ActionNoise | None:
+    """Exploration noise in the [−1, 1] action box.
+
+    ``ou``: the paper's discrete Ornstein-Uhlenbeck process n ← n − θ n + σ ε (SB3's OU with dt = 1),
+    reset at every episode start; ``normal``: i.i.d. N(0, σ²); ``none``: no noise.
+    """
+    zeros, sigmas = np.zeros(act_dim), sigma * np.ones(act_dim)
+    if kind == "ou":
+        return OrnsteinUhlenbeckActionNoise(zeros, sigmas, theta=theta, dt=1.0)
+    if kind == "normal":
+        return NormalActionNoise(zeros, sigmas)
+    if kind == "none":
+        return None
+    raise ValueError(f"noise {kind!r} is unknown; valid: ou, normal, none")
+
+
+def build_model(
+    agent: str, env_id: str, config: dict[str, Any], seed: int, steps: int, device: str = "auto"
+) -> OffPolicyAlgorithm:
+    """A fresh ``agent`` model on ``env_id`` (training env with reward scaling), seeded by ``seed``.
+
+    The replay buffer holds at most ``steps`` transitions (the paper's 500k is never reached
+    at its budgets), and time-outs bootstrap unless ``timeout_terminal``. The env id is kept
+    on the model (``model.env_id``) so a saved model knows its task.
+    """
+    spec = agent_spec(agent)
+    env = make_env(env_id, reward_scale=config["reward_scale"])
+    act_dim = int(np.prod(env.action_space.shape))
+    own = {key: value for key, value in config.items() if key not in SHARED_KEYS}
+    policy_kwargs = {spec.hidden_kwarg: list(config["hidden"])}
+    policy_kwargs.update({key: own.pop(key) for key in spec.policy_keys})
+    model = spec.algo(
+        "MlpPolicy",
+        env,
+        buffer_size=min(config["buffer_size"], max(steps, 1)),
+        action_noise=make_action_noise(
+            config["noise"], config["noise_sigma"], config["noise_theta"], act_dim
+        ),
+        replay_buffer_kwargs={"handle_timeout_termination": not config["timeout_terminal"]},
+        policy_kwargs=policy_kwargs,
+        seed=seed,
+        device=device,
+        **{key: config[key] for key in DIRECT_KEYS},
+        **own,
+    )
+    model.env_id = env_id
+    return model

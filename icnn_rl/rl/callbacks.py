@@ -1,0 +1,106 @@
+"""Training callbacks: the paper's test protocol and periodic checkpoints."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.callbacks import BaseCallback
+
+from icnn_rl.rl.checkpoints import write_checkpoint
+from icnn_rl.rl.rollout import rollout
+
+CSV_COLUMNS = ("step", "test_return")
+
+
+def read_evaluations(path: Path) -> list[tuple[int, float]]:
+    """Rows (step, test_return) of an ``evaluations.csv``."""
+    with open(path, newline="") as handle:
+        return [(int(row["step"]), float(row["test_return"])) for row in csv.DictReader(handle)]
+
+
+def truncate_evaluations(path: Path, last_step: int) -> None:
+    """Drop rows after ``last_step`` (tests run after the checkpoint a resumed run restarts from)."""
+    if path.exists():
+        write_evaluations(path, [row for row in read_evaluations(path) if row[0] <= last_step])
+
+
+def write_evaluations(path: Path, rows: list[tuple[int, float]]) -> None:
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        writer.writerows(rows)
+
+
+class PaperTestCallback(BaseCallback):
+    """The ICNN paper's test protocol: at step 0 and every ``interval`` env steps, run
+    ``episodes`` deterministic episodes without exploration noise on ``env`` (unscaled rewards),
+    log their mean as ``eval/return`` and append ``step,test_return`` to ``csv_path``.
+
+    ``env`` is seeded once with ``seed`` at its first reset. ``seconds`` accumulates the time
+    spent testing, so training throughput can exclude it.
+    """
+
+    def __init__(self, env: gym.Env, interval: int, episodes: int, csv_path: Path, seed: int) -> None:
+        super().__init__()
+        self.env, self.interval, self.episodes = env, interval, episodes
+        self.csv_path, self.seed = csv_path, seed
+        self.seconds = 0.0
+        self._next_test = 0
+        self._seeded = False
+
+    def _on_training_start(self) -> None:
+        if not self.csv_path.exists():
+            write_evaluations(self.csv_path, [])
+        if self.num_timesteps == 0:
+            self._test()
+        self._next_test = (self.num_timesteps // self.interval + 1) * self.interval
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next_test:
+            self._test()
+            self._next_test += self.interval
+        return True
+
+    def _test(self) -> None:
+        start = time.perf_counter()
+        returns = []
+        for _ in range(self.episodes):
+            returns.append(rollout(self.model, self.env, seed=None if self._seeded else self.seed))
+            self._seeded = True
+        mean = float(np.mean(returns))
+        with open(self.csv_path, "a", newline="") as handle:
+            csv.writer(handle).writerow((self.num_timesteps, mean))
+        self.logger.record("eval/return", mean)
+        self.logger.dump(self.num_timesteps)
+        self.seconds += time.perf_counter() - start
+
+
+class CheckpointCallback(BaseCallback):
+    """Write an atomic checkpoint (model, optimizers, replay buffer) every ``interval`` env steps.
+
+    It runs at the end of a rollout, after SB3 has stored the step's transition (``_on_step``
+    runs before that), so the buffer holds exactly ``num_timesteps`` transitions.
+    """
+
+    def __init__(self, directory: Path, interval: int) -> None:
+        super().__init__()
+        self.directory, self.interval = directory, interval
+        self.seconds = 0.0
+        self._last = 0
+
+    def _on_training_start(self) -> None:
+        self._last = self.num_timesteps
+
+    def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_end(self) -> None:
+        if self.num_timesteps // self.interval > self._last // self.interval:
+            start = time.perf_counter()
+            write_checkpoint(self.model, self.directory)
+            self._last = self.num_timesteps
+            self.seconds += time.perf_counter() - start

@@ -1,0 +1,191 @@
+"""Config resolution: ``configs/<agent>.yaml`` ``default`` ← its env section ← ``--config`` file
+(``default``, then env section) ← ``--set key=value`` overrides.
+
+The agent file's ``default`` section is the schema: a key it lacks is an error, and each value
+must have its default's type (ints for int keys, numbers for float keys, bools for bool keys,
+lists for lists, known sub-keys for nested sections; a ``null`` default takes a number or null).
+Nested keys are set with dots: ``--set act_solver.max_iter=10``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+NOISE_KINDS = ("ou", "normal", "none")
+# Keys every agent file has; the run and the env builder consume them (see icnn_rl.rl.build).
+SHARED_KEYS = (
+    "learning_rate",
+    "buffer_size",
+    "learning_starts",
+    "batch_size",
+    "gamma",
+    "tau",
+    "hidden",
+    "train_freq",
+    "gradient_steps",
+    "noise",
+    "noise_sigma",
+    "noise_theta",
+    "reward_scale",
+    "timeout_terminal",
+    "test_interval",
+    "test_episodes",
+    "checkpoint_interval",
+)
+
+
+class ConfigError(ValueError):
+    """An unknown key, a value of the wrong type or range, or an unreadable config file."""
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (empty file → {})."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
+    return data
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``["a=1", "b.c=x"]`` → ``{"a": 1, "b": {"c": "x"}}``; values are parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: cannot parse value {text!r}") from None
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return out
+
+
+def _as_float(text: str) -> float | str:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _check_value(key: str, value: Any, default: Any, where: str) -> Any:
+    """``value`` converted to ``default``'s type, or :class:`ConfigError` naming the key."""
+
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {key} must be {expected}, got {value!r}")
+
+    if isinstance(value, str) and (isinstance(default, float) or default is None):
+        value = _as_float(value)  # YAML 1.1 reads 1e-4 (no dot) as a string
+    is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if isinstance(default, int):
+        if not is_number or int(value) != value:
+            raise fail("an integer")
+        return int(value)
+    if isinstance(default, float):
+        if not is_number:
+            raise fail("a number")
+        return float(value)
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            raise fail("a string")
+        return value
+    if isinstance(default, list):
+        if not isinstance(value, list) or not value:
+            raise fail("a non-empty list")
+        return [_check_value(f"{key}[{i}]", v, default[0], where) for i, v in enumerate(value)]
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise fail("a mapping")
+        return _merge(default, value, where, prefix=f"{key}.")
+    if value is not None and not is_number:
+        raise fail("a number or null")
+    return value
+
+
+def _merge(base: dict[str, Any], layer: dict[str, Any], where: str, prefix: str = "") -> dict[str, Any]:
+    """``base`` updated by ``layer``, every key of ``layer`` checked against ``base``."""
+    out = dict(base)
+    for key, value in layer.items():
+        if key not in base:
+            raise ConfigError(
+                f"{where}: unknown config key '{prefix}{key}'; valid: {', '.join(prefix + k for k in base)}"
+            )
+        out[key] = _check_value(prefix + key, value, base[key], where)
+    return out
+
+
+def _check_ranges(config: dict[str, Any]) -> None:
+    """Range checks of the shared keys (agent-specific ones are checked by the agent classes)."""
+    positive = (
+        "learning_rate",
+        "buffer_size",
+        "batch_size",
+        "train_freq",
+        "gradient_steps",
+        "test_episodes",
+        "reward_scale",
+        "noise_sigma",
+        "noise_theta",
+    )
+    for key in positive:
+        if config[key] <= 0:
+            raise ConfigError(f"{key} must be > 0, got {config[key]}")
+    for key in ("test_interval", "checkpoint_interval"):
+        value = config[key]
+        if value is not None and (int(value) != value or value <= 0):
+            raise ConfigError(f"{key} must be a positive integer or null, got {value}")
+    if config["learning_starts"] < 0:
+        raise ConfigError(f"learning_starts must be >= 0, got {config['learning_starts']}")
+    if not 0.0 <= config["gamma"] <= 1.0:
+        raise ConfigError(f"gamma must lie in [0, 1], got {config['gamma']}")
+    if not 0.0 < config["tau"] <= 1.0:
+        raise ConfigError(f"tau must lie in (0, 1], got {config['tau']}")
+    if any(h <= 0 for h in config["hidden"]):
+        raise ConfigError(f"hidden sizes must be positive, got {config['hidden']}")
+    if config["noise"] not in NOISE_KINDS:
+        raise ConfigError(f"noise {config['noise']!r} is unknown; valid: {', '.join(NOISE_KINDS)}")
+
+
+def resolve_config(
+    agent: str, env_id: str, config_file: Path | None = None, overrides: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The fully resolved hyperparameters of ``agent`` on ``env_id`` (see the module docstring)."""
+    packaged = load_yaml(CONFIG_DIR / f"{agent}.yaml")
+    schema = packaged.get("default")
+    if not isinstance(schema, dict) or any(key not in schema for key in SHARED_KEYS):
+        raise ConfigError(
+            f"{CONFIG_DIR / f'{agent}.yaml'} needs a `default` section with {', '.join(SHARED_KEYS)}"
+        )
+    layers = [(f"{agent}.yaml [{env_id}]", packaged.get(env_id) or {})]
+    if config_file is not None:
+        user = load_yaml(config_file)
+        layers += [
+            (f"{config_file} [default]", user.get("default") or {}),
+            (f"{config_file} [{env_id}]", user.get(env_id) or {}),
+        ]
+    layers.append(("--set", parse_overrides(overrides)))
+    config = dict(schema)
+    for where, layer in layers:
+        if not isinstance(layer, dict):
+            raise ConfigError(f"{where}: a section must be a mapping of keys, got {type(layer).__name__}")
+        config = _merge(config, layer, where)
+    _check_ranges(config)
+    return config
