@@ -168,6 +168,12 @@ class Run:
         self.writer.close()
 
 
+def print_method_results(name: str, results: dict[str, Any], decimals: int) -> None:
+    """One line ``name: key=value, ...`` with floats rounded to ``decimals``."""
+    items = ", ".join(f"{k}={v:.{decimals}f}" if isinstance(v, float) else f"{k}={v}" for k, v in results.items())
+    print(f"{name}: {items}", flush=True)
+
+
 def progress(total: int, desc: str) -> tqdm:
     """A progress bar over `total` steps (hidden when stderr is not a terminal)."""
     return tqdm(total=total, desc=desc, dynamic_ncols=True, disable=None)

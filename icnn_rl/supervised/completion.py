@@ -27,7 +27,15 @@ import torch
 from torch import Tensor
 
 from icnn_rl.convex import ConvPICNN, attach_projection
-from icnn_rl.supervised.common import CommonConfig, Run, batches_with_replacement, experiment_cli, fit, setup
+from icnn_rl.supervised.common import (
+    CommonConfig,
+    Run,
+    batches_with_replacement,
+    experiment_cli,
+    fit,
+    print_method_results,
+    setup,
+)
 from icnn_rl.supervised.data import CompletionSplit, completion_splits, load_olivetti
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import pixel_mse_255
@@ -184,13 +192,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         setup(config)  # every method starts from the same seed
         results[name], completions[name] = train_and_test(name, config, train, val, test, device, run)
         results[name]["wall_seconds"] = round(run.elapsed - start, 1)
-        print(
-            f"{name}: "
-            + ", ".join(
-                f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[name].items()
-            ),
-            flush=True,
-        )
+        print_method_results(name, results[name], decimals=1)
     figure = run.dir / "completion.png"
     plot_completions(test, completions, config.figure_rows, figure)
     np.savez_compressed(run.dir / "test_completions.npz", **completions)

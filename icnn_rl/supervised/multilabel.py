@@ -26,7 +26,15 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from icnn_rl.convex import PICNN, attach_projection
-from icnn_rl.supervised.common import CommonConfig, Run, batches_with_replacement, experiment_cli, fit, setup
+from icnn_rl.supervised.common import (
+    CommonConfig,
+    Run,
+    batches_with_replacement,
+    experiment_cli,
+    fit,
+    print_method_results,
+    setup,
+)
 from icnn_rl.supervised.data import MultiLabelSplit, load_bibtex, validation_split
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import best_threshold, example_f1, label_macro_f1
@@ -242,13 +250,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         setup(config)  # every method starts from the same seed
         results[name] = train_and_test(name, config, train, val, test, device, run)
         results[name]["wall_seconds"] = round(run.elapsed - start, 1)
-        print(
-            f"{name}: "
-            + ", ".join(
-                f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in results[name].items()
-            ),
-            flush=True,
-        )
+        print_method_results(name, results[name], decimals=4)
     run.save_results({"methods": results, "rows": {"train": len(train), "val": len(val), "test": len(test)}})
     run.close()
     print(f"results: {run.dir / 'results.json'}")
