@@ -11,8 +11,9 @@ model max_i (g_i·p + h_i) − ε·H(p). Its dual is a smooth problem on the sim
     min_{λ >= 0, 1ᵀλ = 1}  φ(λ) = −hᵀλ + ε Σ_j softplus(−(Gᵀλ)_j / ε),   p(λ) = σ(−Gᵀλ / ε),
 
 solved by projected Newton (pivot on the largest λ, Newton on the free set, Armijo backtracking over
-a vector of step sizes so that every row picks its own step in one tensor operation; the full
-step is tried first, alone, since most rows take it). −φ(λ) is a lower
+a vector of step sizes so that every row picks its own step in one tensor operation; no einsum
+and no data-dependent indexing, since at these sizes every tensor operation's fixed cost is the
+whole cost). A row with a single cut has λ = 1 and needs no sub-problem. −φ(λ) is a lower
 bound on min F for every feasible λ (weak duality, and the model is below f), and the best evaluated
 F(p^i) is an upper bound, so each row stops with a *certified* gap:
 
@@ -65,34 +66,62 @@ def value_and_grad(energy: Energy, y: Tensor) -> tuple[Tensor, Tensor]:
 
 def dual_objective(lam: Tensor, G: Tensor, h: Tensor, eps: float) -> Tensor:
     """φ(λ) = −hᵀλ + ε Σ_j softplus(−(Gᵀλ)_j/ε) for λ [B, K] or a stack of candidates [B, M, K]."""
-    z = torch.einsum("b...k,bkn->b...n", lam, G)
-    return -(lam * (h if lam.dim() == 2 else h.unsqueeze(1))).sum(-1) + eps * F.softplus(-z / eps).sum(-1)
+    stacked = lam if lam.dim() == 3 else lam.unsqueeze(1)
+    value = -(stacked * h.unsqueeze(1)).sum(-1) + eps * F.softplus(-torch.bmm(stacked, G) / eps).sum(-1)
+    return value if lam.dim() == 3 else value.squeeze(1)
 
 
 def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
     """The sub-problem's minimiser p(λ) = σ(−Gᵀλ/ε)."""
-    return torch.sigmoid(-torch.einsum("bk,bkn->bn", lam, G) / eps)
+    return torch.sigmoid(-torch.bmm(lam.unsqueeze(1), G).squeeze(1) / eps)
 
 
-def _armijo_step(lam: Tensor, grad: Tensor, phi0: Tensor, directions: Tensor, steps: Tensor, is_piv: Tensor,
-                 G: Tensor, h: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """The first candidate λ + α·d (directions [D, B, K] in order, α in ``steps`` largest first),
-    projected onto the simplex through the pivot, that meets Armijo's condition; per row.
+def _newton_direction(lam: Tensor, grad: Tensor, hess: Tensor, present: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """The damped Newton direction on the simplex, eliminating each row's pivot (its largest λ).
+
+    λ_piv = 1 − Σ_{i≠piv} λ_i; coordinates at 0 whose reduced gradient points outwards are held
+    (projected Newton). Returns (direction [B, K] with 1ᵀd = 0, its decrease −∇φ·d [B],
+    the pivot's one-hot mask [B, K]).
+    """
+    B, K = lam.shape
+    piv = torch.where(present, lam, -1.0).argmax(1, keepdim=True)
+    is_piv = torch.zeros_like(present).scatter_(1, piv, True)
+    g0 = grad - grad.gather(1, piv)
+    h_col = hess.gather(2, piv.unsqueeze(1).expand(B, K, 1)).squeeze(2)      # H[:, :, piv]
+    h0 = hess - h_col.unsqueeze(1) - h_col.unsqueeze(2) + h_col.gather(1, piv).unsqueeze(2)
+    free = present & ~is_piv & ~((lam <= 0) & (g0 > 0))
+    fm = free.to(lam.dtype)
+    gfree = g0 * fm
+    # Levenberg-Marquardt damping |g0|_inf: the dual is linear along null(Gᵀ) (more cuts than
+    # dimensions, duplicate cuts), where an undamped Newton step is unbounded; damped, it is <= 1.
+    tiny = torch.finfo(lam.dtype).eps
+    damp = gfree.abs().amax(1, keepdim=True) + 1e3 * tiny * (h0.diagonal(dim1=1, dim2=2) * fm).amax(1, keepdim=True)
+    h0 = h0 * (fm.unsqueeze(2) * fm.unsqueeze(1)) + torch.diag_embed(1 - fm + fm * damp)
+    chol, info = torch.linalg.cholesky_ex(h0)
+    step = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
+    step = torch.where((info == 0).unsqueeze(1), step, -gfree)
+    return step - is_piv * step.sum(1, keepdim=True), -(gfree * step).sum(1), is_piv
+
+
+def _armijo_step(lam: Tensor, grad: Tensor, phi0: Tensor, direction: Tensor, is_piv: Tensor, G: Tensor,
+                 h: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """Per row, the first of P(λ + α·d) (α = 1, 1/4, ..., 4^-6) that meets Armijo's condition, all
+    candidates in one tensor operation. P clips the non-pivot coordinates at 0 and gives the pivot
+    the rest of the unit mass; candidates whose pivot would turn negative are rejected.
 
     Returns (new λ [B, K], found [B]); rows where no candidate qualifies keep ``lam``.
     """
     B, K = lam.shape
-    cand = lam.unsqueeze(1) + (directions.unsqueeze(2) * steps.view(1, 1, -1, 1)).transpose(0, 1).reshape(B, -1, K)
-    cand = torch.where(is_piv.unsqueeze(1), 0.0, cand.clamp_min(0.0))
-    piv_val = 1.0 - cand.sum(-1)
-    cand = cand + is_piv.unsqueeze(1) * piv_val.unsqueeze(-1)
+    cand = lam.unsqueeze(1) + direction.unsqueeze(1) * _STEPS.to(lam).view(1, -1, 1)   # [B, S, K]
+    piv = is_piv.unsqueeze(1)
+    cand = torch.where(piv, 0.0, cand.clamp_min(0.0))
+    rest = 1.0 - cand.sum(-1, keepdim=True)
+    cand = torch.where(piv, rest, cand)
     phi = dual_objective(cand, G, h, eps)
     decrease = (grad.unsqueeze(1) * (cand - lam.unsqueeze(1))).sum(-1)
-    ok = (piv_val >= 0) & (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease) & (phi < phi0.unsqueeze(1))
-    first = ok.to(torch.int8).argmax(1)
-    found = ok.any(1)
-    chosen = cand[torch.arange(B, device=lam.device), first]
-    return torch.where(found.unsqueeze(1), chosen, lam), found
+    ok = (rest.squeeze(-1) >= 0) & (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease) & (phi < phi0.unsqueeze(1))
+    first = ok.to(torch.int8).argmax(1).view(B, 1, 1).expand(B, 1, K)
+    return torch.where(ok.any(1, keepdim=True), cand.gather(1, first).squeeze(1), lam), ok.any(1)
 
 
 def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int,
@@ -100,54 +129,23 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
     """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
 
     ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). A row stops when
-    its Newton decrease −∇φ·d falls below its ``tol`` [B]. Returns the new λ.
+    its Newton decrease −∇φ·d falls below its ``tol`` [B] or no step decreases φ. Returns the new λ.
     """
-    B, K, _ = G.shape
-    rows = torch.arange(B, device=G.device)
-    steps = _STEPS.to(G)
-    eye = torch.eye(K, dtype=G.dtype, device=G.device)
-    tiny = torch.finfo(G.dtype).eps
-    done = torch.zeros(B, dtype=torch.bool, device=G.device)
+    done = torch.zeros(G.shape[0], dtype=torch.bool, device=G.device)
+    Gt = G.transpose(1, 2)
     for _ in range(newton_iter):
-        z = torch.einsum("bk,bkn->bn", lam, G)
-        p = torch.sigmoid(-z / eps)
-        phi0 = -(lam * h).sum(1) + eps * F.softplus(-z / eps).sum(1)
-        grad = -h - torch.einsum("bkn,bn->bk", G, p)
-        hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), G.transpose(1, 2))
-        piv = torch.where(present, lam, -1.0).argmax(1)
-        is_piv = F.one_hot(piv, K).bool()
-        g0 = grad - grad[rows, piv].unsqueeze(1)
-        h0 = (hess - hess[rows, piv].unsqueeze(1) - hess[rows, :, piv].unsqueeze(2)
-              + hess[rows, piv, piv].view(B, 1, 1))
-        free = present & ~is_piv & ~((lam <= 0) & (g0 > 0))
-        fm = free.to(G.dtype)
-        gfree = g0 * fm
-        # Levenberg-Marquardt damping |g0|_inf: the dual is linear along null(Gᵀ) (more cuts than
-        # dimensions, duplicate cuts), where an undamped Newton step is unbounded; damped, it is <= 1.
-        damp = gfree.abs().amax(1) + 1e3 * tiny * (h0.diagonal(dim1=1, dim2=2) * fm).amax(1)
-        h0 = h0 * fm.unsqueeze(2) * fm.unsqueeze(1) + eye * (1 - fm + fm * damp.view(B, 1)).unsqueeze(1)
-        chol, info = torch.linalg.cholesky_ex(h0)
-        newton = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
-        newton = torch.where((info == 0).unsqueeze(1), newton, -gfree)
-        done |= -(gfree * newton).sum(1) <= tol
+        s = -torch.bmm(lam.unsqueeze(1), G).squeeze(1) / eps                 # −Gᵀλ/ε  [B, n]
+        p = torch.sigmoid(s)
+        phi0 = -(lam * h).sum(1) + eps * F.softplus(s).sum(1)
+        grad = -h - torch.bmm(G, p.unsqueeze(2)).squeeze(2)
+        hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), Gt)
+        direction, decrease, is_piv = _newton_direction(lam, grad, hess, present)
+        done |= decrease <= tol
         if bool(done.all()):
             break
-        gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(tiny)  # fallback direction
-        d = torch.stack([newton, gradient])
-        d = d - is_piv * d.sum(2, keepdim=True)                               # pivot keeps 1ᵀλ = 1
-        # Line search: the full Newton step first (most rows take it), then, for the rows that
-        # reject it, Newton steps 1, 1/4, ..., then gradient steps, all candidates in one operation.
-        new, found = _armijo_step(lam, grad, phi0, d[:1], steps[:1], is_piv, G, h, eps)
-        retry = (~found & ~done).nonzero().squeeze(1)
-        if retry.numel():
-            again, found_again = _armijo_step(lam[retry], grad[retry], phi0[retry], d[:, retry], steps,
-                                              is_piv[retry], G[retry], h[retry], eps)
-            new = new.index_copy(0, retry, again)
-            found = found.index_copy(0, retry, found_again)
-        take = ~done & found
-        lam = torch.where(take.unsqueeze(1), new, lam)
-        if not bool(take.any()):
-            break
+        new, found = _armijo_step(lam, grad, phi0, direction, is_piv, G, h, eps)
+        done |= ~found
+        lam = torch.where(done.unsqueeze(1), lam, new)
     return lam
 
 
@@ -205,9 +203,10 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         present[idx, slot] = True
         # Only rows still running, and only the slots in use so far, enter the sub-problem.
         k = int(present.any(0).nonzero().max()) + 1
-        dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
-        sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], eps, newton_iter, dual_tol)
-        lam = lam.index_copy(0, idx, torch.cat([sub, lam[idx, k:]], 1))
+        if k > 1:
+            dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
+            sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], eps, newton_iter, dual_tol)
+            lam = lam.index_copy(0, idx, torch.cat([sub, lam[idx, k:]], 1))
         lower = -dual_objective(lam, G, h, eps)
         done = active & (best - lower <= tol * (1 + best.abs()))
         converged |= done
