@@ -77,11 +77,11 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
 
 
 def _newton_direction(lam: Tensor, grad: Tensor, hess: Tensor, present: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-    """The damped Newton direction on the simplex, eliminating each row's pivot (its largest λ).
+    """The damped Newton step on the simplex, eliminating each row's pivot (its largest λ).
 
     λ_piv = 1 − Σ_{i≠piv} λ_i; coordinates at 0 whose reduced gradient points outwards are held
-    (projected Newton). Returns (direction [B, K] with 1ᵀd = 0, its decrease −∇φ·d [B],
-    the pivot's one-hot mask [B, K]).
+    (projected Newton). Returns (step [B, K] in the non-pivot coordinates, the reduced gradient
+    on the free set [B, K], the Newton decrease −∇φ·d [B], the pivot's one-hot mask [B, K]).
     """
     B, K = lam.shape
     piv = torch.where(present, lam, -1.0).argmax(1, keepdim=True)
@@ -100,19 +100,21 @@ def _newton_direction(lam: Tensor, grad: Tensor, hess: Tensor, present: Tensor) 
     chol, info = torch.linalg.cholesky_ex(h0)
     step = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
     step = torch.where((info == 0).unsqueeze(1), step, -gfree)
-    return step - is_piv * step.sum(1, keepdim=True), -(gfree * step).sum(1), is_piv
+    return step, gfree, -(gfree * step).sum(1), is_piv
 
 
-def _armijo_step(lam: Tensor, grad: Tensor, phi0: Tensor, direction: Tensor, is_piv: Tensor, G: Tensor,
+def _armijo_step(lam: Tensor, grad: Tensor, phi0: Tensor, directions: Tensor, is_piv: Tensor, G: Tensor,
                  h: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """Per row, the first of P(λ + α·d) (α = 1, 1/4, ..., 4^-6) that meets Armijo's condition, all
-    candidates in one tensor operation. P clips the non-pivot coordinates at 0 and gives the pivot
-    the rest of the unit mass; candidates whose pivot would turn negative are rejected.
+    """Per row, the first of P(λ + α·d) (directions [B, D, K] in order, α = 1, 1/4, ..., 4^-6) that
+    meets Armijo's condition, all candidates in one tensor operation. P clips the non-pivot
+    coordinates at 0 and gives the pivot the rest of the unit mass; candidates whose pivot would
+    turn negative are rejected.
 
     Returns (new λ [B, K], found [B]); rows where no candidate qualifies keep ``lam``.
     """
     B, K = lam.shape
-    cand = lam.unsqueeze(1) + direction.unsqueeze(1) * _STEPS.to(lam).view(1, -1, 1)   # [B, S, K]
+    alphas = _STEPS.to(lam).view(1, 1, -1, 1)
+    cand = (lam.view(B, 1, 1, K) + directions.unsqueeze(2) * alphas).reshape(B, -1, K)   # [B, D·S, K]
     piv = is_piv.unsqueeze(1)
     cand = torch.where(piv, 0.0, cand.clamp_min(0.0))
     rest = 1.0 - cand.sum(-1, keepdim=True)
@@ -139,11 +141,15 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, n
         phi0 = -(lam * h).sum(1) + eps * F.softplus(s).sum(1)
         grad = -h - torch.bmm(G, p.unsqueeze(2)).squeeze(2)
         hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), Gt)
-        direction, decrease, is_piv = _newton_direction(lam, grad, hess, present)
+        newton, gfree, decrease, is_piv = _newton_direction(lam, grad, hess, present)
         done |= decrease <= tol
         if bool(done.all()):
             break
-        new, found = _armijo_step(lam, grad, phi0, direction, is_piv, G, h, eps)
+        # Newton steps first; scaled gradient steps for the rows where none of them qualifies.
+        gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(torch.finfo(lam.dtype).tiny)
+        directions = torch.stack([newton, gradient], 1)
+        directions = directions - is_piv.unsqueeze(1) * directions.sum(2, keepdim=True)   # 1ᵀd = 0
+        new, found = _armijo_step(lam, grad, phi0, directions, is_piv, G, h, eps)
         done |= ~found
         lam = torch.where(done.unsqueeze(1), lam, new)
     return lam
