@@ -52,7 +52,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--log-dir", type=Path, default=Path("runs/results"))
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
     parser.add_argument("--long-seeds", type=int, nargs="*", default=[0], help=f"seeds of {LONG_TASK}")
     parser.add_argument("--agents", nargs="+", default=list(AGENT_NAMES))
     args = parser.parse_args()

@@ -43,6 +43,7 @@ from .problem import Bounds, Energy, SolveResult, binary_entropy
 
 _ARMIJO = 1e-4
 _STEPS = 4.0 ** -torch.arange(0, 7, dtype=torch.float64)  # candidate step sizes 1, 1/4, ..., 4^-6
+_SEGMENT = torch.linspace(0.0, 1.0, 17, dtype=torch.float64)  # warm start: points of [λ, e_new]
 
 
 class Bundle(NamedTuple):
@@ -76,82 +77,87 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
     return torch.sigmoid(-torch.bmm(lam.unsqueeze(1), G).squeeze(1) / eps)
 
 
-def _newton_direction(lam: Tensor, grad: Tensor, hess: Tensor, present: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _newton_direction(lam: Tensor, grad: Tensor, hess: Tensor, present: Tensor,
+                      slots: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The damped Newton step on the simplex, eliminating each row's pivot (its largest λ).
 
     λ_piv = 1 − Σ_{i≠piv} λ_i; coordinates at 0 whose reduced gradient points outwards are held
     (projected Newton). Returns (step [B, K] in the non-pivot coordinates, the reduced gradient
-    on the free set [B, K], the Newton decrease −∇φ·d [B], the pivot's one-hot mask [B, K]).
+    on the free set [B, K], the Newton decrease −∇φ·d [B], the pivot's mask [B, K]).
     """
     B, K = lam.shape
     piv = torch.where(present, lam, -1.0).argmax(1, keepdim=True)
-    is_piv = torch.zeros_like(present).scatter_(1, piv, True)
+    is_piv = slots == piv
     g0 = grad - grad.gather(1, piv)
-    h_col = hess.gather(2, piv.unsqueeze(1).expand(B, K, 1)).squeeze(2)      # H[:, :, piv]
-    h0 = hess - h_col.unsqueeze(1) - h_col.unsqueeze(2) + h_col.gather(1, piv).unsqueeze(2)
-    free = present & ~is_piv & ~((lam <= 0) & (g0 > 0))
-    fm = free.to(lam.dtype)
+    h_col = hess.gather(2, piv.unsqueeze(1).expand(B, K, 1))                  # H[:, :, piv]  [B, K, 1]
+    h0 = hess - h_col - h_col.transpose(1, 2) + h_col.gather(1, piv.unsqueeze(2))
+    fm = (present & ~is_piv & ((lam > 0) | (g0 <= 0))).to(lam.dtype)          # the free coordinates
     gfree = g0 * fm
     # Levenberg-Marquardt damping |g0|_inf: the dual is linear along null(Gᵀ) (more cuts than
     # dimensions, duplicate cuts), where an undamped Newton step is unbounded; damped, it is <= 1.
-    tiny = torch.finfo(lam.dtype).eps
-    damp = gfree.abs().amax(1, keepdim=True) + 1e3 * tiny * (h0.diagonal(dim1=1, dim2=2) * fm).amax(1, keepdim=True)
-    h0 = h0 * (fm.unsqueeze(2) * fm.unsqueeze(1)) + torch.diag_embed(1 - fm + fm * damp)
+    # Held coordinates get an identity row, so their step is 0.
+    damp = gfree.abs().amax(1, keepdim=True)
+    h0 = h0 * (fm.unsqueeze(2) * fm.unsqueeze(1)) + torch.diag_embed(1 + fm * (damp - 1))
     chol, info = torch.linalg.cholesky_ex(h0)
     step = torch.cholesky_solve(-gfree.unsqueeze(-1), chol).squeeze(-1)
     step = torch.where((info == 0).unsqueeze(1), step, -gfree)
     return step, gfree, -(gfree * step).sum(1), is_piv
 
 
-def _armijo_step(lam: Tensor, grad: Tensor, phi0: Tensor, directions: Tensor, is_piv: Tensor, G: Tensor,
-                 h: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """Per row, the first of P(λ + α·d) (directions [B, D, K] in order, α = 1, 1/4, ..., 4^-6) that
-    meets Armijo's condition, all candidates in one tensor operation. P clips the non-pivot
-    coordinates at 0 and gives the pivot the rest of the unit mass; candidates whose pivot would
-    turn negative are rejected.
+def _first_descent(lam: Tensor, cand: Tensor, phi0: Tensor, grad: Tensor, G: Tensor, h: Tensor,
+                   eps: float) -> tuple[Tensor, Tensor]:
+    """Per row, the first candidate λ' [B, M, K] (in order) with Armijo's sufficient decrease
+    φ(λ') <= φ(λ) + c·∇φ·(λ' − λ) < φ(λ), all candidates in one tensor operation.
 
     Returns (new λ [B, K], found [B]); rows where no candidate qualifies keep ``lam``.
     """
-    B, K = lam.shape
-    alphas = _STEPS.to(lam).view(1, 1, -1, 1)
-    cand = (lam.view(B, 1, 1, K) + directions.unsqueeze(2) * alphas).reshape(B, -1, K)   # [B, D·S, K]
-    piv = is_piv.unsqueeze(1)
-    cand = torch.where(piv, 0.0, cand.clamp_min(0.0))
-    rest = 1.0 - cand.sum(-1, keepdim=True)
-    cand = torch.where(piv, rest, cand)
     phi = dual_objective(cand, G, h, eps)
     decrease = (grad.unsqueeze(1) * (cand - lam.unsqueeze(1))).sum(-1)
-    ok = (rest.squeeze(-1) >= 0) & (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease) & (phi < phi0.unsqueeze(1))
-    first = ok.to(torch.int8).argmax(1).view(B, 1, 1).expand(B, 1, K)
-    return torch.where(ok.any(1, keepdim=True), cand.gather(1, first).squeeze(1), lam), ok.any(1)
+    ok = (phi <= phi0.unsqueeze(1) + _ARMIJO * decrease) & (phi < phi0.unsqueeze(1))
+    first = ok.to(torch.int8).argmax(1).view(-1, 1, 1).expand(-1, 1, lam.shape[1])
+    found = ok.any(1)
+    return torch.where(found.unsqueeze(1), cand.gather(1, first).squeeze(1), lam), found
 
 
-def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, eps: float, newton_iter: int,
+def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, eps: float, newton_iter: int,
                tol: Tensor) -> Tensor:
     """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
 
-    ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere). A row stops when
+    ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere); ``new`` [B, K]
+    marks each row's newest cut (if any). The start is the best point of the segment from ``lam``
+    to that cut's vertex on a grid (the newest cut is violated at the last minimiser, so its
+    multiplier usually grows; measured to save a third of the Newton iterations). A row stops when
     its Newton decrease −∇φ·d falls below its ``tol`` [B] or no step decreases φ. Returns the new λ.
     """
-    done = torch.zeros(G.shape[0], dtype=torch.bool, device=G.device)
-    Gt = G.transpose(1, 2)
+    B, K = lam.shape
+    toward = torch.where(new.any(1, keepdim=True), new.to(lam.dtype), lam).unsqueeze(1)
+    segment = lam.unsqueeze(1) + _SEGMENT.to(lam).view(1, -1, 1) * (toward - lam.unsqueeze(1))
+    lam = segment.gather(1, dual_objective(segment, G, h, eps).argmin(1).view(B, 1, 1).expand(B, 1, K)).squeeze(1)
+    slots = torch.arange(K, device=G.device)
+    alphas = _STEPS.to(lam).view(1, 1, -1, 1)
+    done = torch.zeros(B, dtype=torch.bool, device=G.device)
     for _ in range(newton_iter):
         s = -torch.bmm(lam.unsqueeze(1), G).squeeze(1) / eps                 # −Gᵀλ/ε  [B, n]
         p = torch.sigmoid(s)
-        phi0 = -(lam * h).sum(1) + eps * F.softplus(s).sum(1)
+        phi0 = eps * F.softplus(s).sum(1) - (lam * h).sum(1)
         grad = -h - torch.bmm(G, p.unsqueeze(2)).squeeze(2)
-        hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), Gt)
-        newton, gfree, decrease, is_piv = _newton_direction(lam, grad, hess, present)
+        hess = torch.bmm(G * (p * (1 - p) / eps).unsqueeze(1), G.transpose(1, 2))
+        newton, gfree, decrease, is_piv = _newton_direction(lam, grad, hess, present, slots)
         done |= decrease <= tol
         if bool(done.all()):
             break
-        # Newton steps first; scaled gradient steps for the rows where none of them qualifies.
+        # Candidates P(λ + α·d): Newton steps α = 1, 1/4, ..., then scaled gradient steps for the rows
+        # where none of them qualifies. P clips the non-pivot coordinates at 0 and gives the pivot
+        # the rest of the unit mass (a candidate whose pivot would turn negative is rejected).
         gradient = -gfree / gfree.abs().amax(1, keepdim=True).clamp_min(torch.finfo(lam.dtype).tiny)
-        directions = torch.stack([newton, gradient], 1)
-        directions = directions - is_piv.unsqueeze(1) * directions.sum(2, keepdim=True)   # 1ᵀd = 0
-        new, found = _armijo_step(lam, grad, phi0, directions, is_piv, G, h, eps)
+        directions = torch.stack([newton, gradient], 1).unsqueeze(2)         # [B, 2, 1, K]
+        piv = is_piv.unsqueeze(1)
+        cand = (lam.view(B, 1, 1, K) + directions * alphas).reshape(B, -1, K).clamp_min(0.0) * ~piv
+        rest = 1.0 - cand.sum(-1, keepdim=True)
+        cand = torch.where(rest >= 0, torch.where(piv, rest, cand), lam.unsqueeze(1))
+        new_lam, found = _first_descent(lam, cand, phi0, grad, G, h, eps)
         done |= ~found
-        lam = torch.where(done.unsqueeze(1), lam, new)
+        lam = torch.where(done.unsqueeze(1), lam, new_lam)
     return lam
 
 
@@ -191,7 +197,8 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     active = torch.ones(B, dtype=torch.bool, device=y0.device)
     converged = torch.zeros_like(active)
     iterations = torch.zeros(B, dtype=torch.long, device=y0.device)
-    for _ in range(K):
+    slots = torch.arange(K, device=y0.device)
+    for t in range(K):
         f, grad_y = value_and_grad(energy, (lo + span * p).to(y0.dtype))
         f, g = f.double(), grad_y.double() * span
         obj = f - eps * binary_entropy(p)
@@ -199,20 +206,25 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         best = torch.where(better, obj, best)
         best_p = torch.where(better.unsqueeze(1), p, best_p)
         iterations += active
-        # The new cut of every running row goes into its first free slot (in place).
-        idx = active.nonzero().squeeze(1)
-        slot = (~present[idx]).to(torch.int8).argmax(1)
-        G[idx, slot] = g[idx]
-        h[idx, slot] = f[idx] - (g[idx] * p[idx]).sum(1)
-        points[idx, slot] = p[idx]
-        lam[idx, slot] = (~present[idx].any(1)).to(lam.dtype)   # a row's first cut gets λ = 1
-        present[idx, slot] = True
-        # Only rows still running, and only the slots in use so far, enter the sub-problem.
-        k = int(present.any(0).nonzero().max()) + 1
+        # The new cut of every running row goes into its first free slot; all present slots lie
+        # in [0, t] (t cuts were added before), so the sub-problem needs only k = t + 1 of them.
+        new = (slots == (~present).to(torch.int8).argmax(1, keepdim=True)) & active.unsqueeze(1)
+        G = torch.where(new.unsqueeze(2), g.unsqueeze(1), G)
+        h = torch.where(new, (f - (g * p).sum(1)).unsqueeze(1), h)
+        points = torch.where(new.unsqueeze(2), p.unsqueeze(1), points)
+        lam = torch.where(new & ~present.any(1, keepdim=True), 1.0, lam)   # a row's first cut gets λ = 1
+        present = present | new
+        k = t + 1
         if k > 1:
-            dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
-            sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], eps, newton_iter, dual_tol)
-            lam = lam.index_copy(0, idx, torch.cat([sub, lam[idx, k:]], 1))
+            dual_tol = 1e-4 * tol * (1 + best.abs())   # the last model's dual must certify the gap
+            if bool(active.all()):
+                lam[:, :k] = solve_dual(G[:, :k], h[:, :k], present[:, :k], lam[:, :k], new[:, :k], eps,
+                                        newton_iter, dual_tol)
+            else:   # only the rows still running enter the sub-problem
+                idx = active.nonzero().squeeze(1)
+                sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], new[idx, :k], eps,
+                                 newton_iter, dual_tol[idx])
+                lam[:, :k] = lam[:, :k].index_copy(0, idx, sub)
         lower = -dual_objective(lam, G, h, eps)
         done = active & (best - lower <= tol * (1 + best.abs()))
         converged |= done
