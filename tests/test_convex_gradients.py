@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from convex_helpers import curved_picnn
+
 from icnn_rl.convex import ConvPICNN, SolverConfig, argmin
 
 

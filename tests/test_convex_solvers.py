@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from convex_helpers import curved_picnn
+
 from icnn_rl.convex import FICNN, SolverConfig, argmin, rl_picnn, solve
 from icnn_rl.convex.exact import exact_argmin
 

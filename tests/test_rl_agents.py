@@ -10,8 +10,10 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from agents import AGENTS, NAF, agent_name_of
+from envs import make_env
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy
 from icnn_rl.rl.build import build_model
+from icnn_rl.rl.callbacks import PaperTestCallback, read_evaluations
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.run import RunSpec, train_run
 
@@ -154,3 +156,14 @@ def test_vec_envs_callbacks_and_evaluate_policy_work(agent: str) -> None:
     assert model.num_timesteps == 60 and model.replay_buffer.n_envs == 2
     mean, _ = evaluate_policy(model, venv, n_eval_episodes=2)
     assert -2000 < mean <= 0
+
+
+@pytest.mark.parametrize("stop_at, steps", [(-np.inf, 1), (np.inf, 120)])
+def test_paper_test_callback_stops_training_at_its_threshold(stop_at: float, steps: int, tmp_path) -> None:
+    model = small_model("naf")
+    csv_path = tmp_path / "evaluations.csv"
+    tester = PaperTestCallback(make_env("Pendulum-v1"), 50, 1, csv_path, seed=1, stop_at=stop_at)
+    model.learn(120, callback=tester)
+    assert model.num_timesteps == steps
+    rows = read_evaluations(csv_path)
+    assert tester.last_return == rows[-1][1] and len(rows) == (1 if steps == 1 else 3)

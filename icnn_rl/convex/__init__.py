@@ -13,7 +13,19 @@ from .problem import SolveResult, binary_entropy
 from .solve import SOLVER_METHODS, SolverConfig, argmin, solve
 
 __all__ = [
-    "FICNN", "PICNN", "ConvPICNN", "rl_picnn", "attach_projection", "is_convex", "project_",
-    "SolverConfig", "SolveResult", "solve", "argmin", "binary_entropy", "bundle_entropy", "first_order",
+    "FICNN",
+    "PICNN",
     "SOLVER_METHODS",
+    "ConvPICNN",
+    "SolveResult",
+    "SolverConfig",
+    "argmin",
+    "attach_projection",
+    "binary_entropy",
+    "bundle_entropy",
+    "first_order",
+    "is_convex",
+    "project_",
+    "rl_picnn",
+    "solve",
 ]

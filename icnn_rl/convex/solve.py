@@ -95,7 +95,7 @@ def argmin(net: nn.Module, x: Tensor, y0: Tensor | None = None, config: SolverCo
         raise ValueError(f"grad={grad!r} is not a differentiation mode; valid: {', '.join(GRAD_MODES)}")
     check_finite(x, "x")
     check_bounds(bounds)
-    y_dim = int(getattr(net, "y_dim"))
+    y_dim = int(net.y_dim)
     if y0 is None:
         y0 = default_start(x.shape[0], y_dim, bounds, x)
     check_start(y0, bounds)

@@ -41,14 +41,17 @@ class PaperTestCallback(BaseCallback):
     log their mean as ``eval/return`` and append ``step,test_return`` to ``csv_path``.
 
     ``env`` is seeded once with ``seed`` at its first reset. ``seconds`` accumulates the time
-    spent testing, so training throughput can exclude it.
+    spent testing, so training throughput can exclude it; ``last_return`` is the latest test's
+    mean. With ``stop_at``, training stops after the first test whose mean reaches it.
     """
 
-    def __init__(self, env: gym.Env, interval: int, episodes: int, csv_path: Path, seed: int) -> None:
+    def __init__(self, env: gym.Env, interval: int, episodes: int, csv_path: Path, seed: int,
+                 stop_at: float | None = None) -> None:
         super().__init__()
         self.env, self.interval, self.episodes = env, interval, episodes
-        self.csv_path, self.seed = csv_path, seed
+        self.csv_path, self.seed, self.stop_at = csv_path, seed, stop_at
         self.seconds = 0.0
+        self.last_return = float("nan")
         self._next_test = 0
         self._seeded = False
 
@@ -63,7 +66,7 @@ class PaperTestCallback(BaseCallback):
         if self.num_timesteps >= self._next_test:
             self._test()
             self._next_test += self.interval
-        return True
+        return self.stop_at is None or not self.last_return >= self.stop_at
 
     def _test(self) -> None:
         start = time.perf_counter()
@@ -71,7 +74,7 @@ class PaperTestCallback(BaseCallback):
         for _ in range(self.episodes):
             returns.append(rollout(self.model, self.env, seed=None if self._seeded else self.seed))
             self._seeded = True
-        mean = float(np.mean(returns))
+        mean = self.last_return = float(np.mean(returns))
         with open(self.csv_path, "a", newline="") as handle:
             csv.writer(handle).writerow((self.num_timesteps, mean))
         self.logger.record("eval/return", mean)
