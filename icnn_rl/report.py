@@ -7,7 +7,7 @@ Per run, the test returns of ``evaluations.csv`` are smoothed by a rolling mean 
 ('valid' part only); the paper's statistic is the maximum of that series over training ("max")
 and its last value ("final"). Across seeds the table shows mean ± the 95 % confidence half-width
 t_{0.975, n−1} · s / √n (none for one seed). A run whose last test step is below its budget is
-counted as partial.
+counted as partial; the table gives its last test step.
 """
 
 from __future__ import annotations
@@ -114,8 +114,8 @@ def table(runs: list[Run]) -> str:
         if not group:
             continue
         smoothed = [rolling_mean(r.returns) for r in group]
-        partial = sum(not r.complete for r in group)
-        seeds = f"{len(group)}" + (f" ({partial} partial)" if partial else "")
+        partial = [f"{int(r.steps[-1])}" for r in group if not r.complete]
+        seeds = f"{len(group)}" + (f" ({len(partial)} partial, last test at {', '.join(partial)})" if partial else "")
         per_seed = ", ".join(f"{s.max():.1f}" for s in smoothed)
         speeds = [r.env_steps_per_second for r in group if r.env_steps_per_second is not None]
         speed = f"{np.mean(speeds):.1f}" if speeds else "n/a"

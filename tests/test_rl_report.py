@@ -42,7 +42,7 @@ def test_table_reports_max_and_final_of_the_rolling_mean_and_partial_runs(tmp_pa
     peaked_smooth = rolling_mean(np.array(peaked))
     max_cell = f"{np.mean([14.5, peaked_smooth.max()]):.2f} ± "
     final_cell = f"{np.mean([14.5, peaked_smooth[-1]]):.2f} ± "
-    assert row.startswith("| Reacher-v5 | icnn | 2 (1 partial) | " + max_cell)
+    assert row.startswith("| Reacher-v5 | icnn | 2 (1 partial, last test at 1900) | " + max_cell)
     assert final_cell in row and f"14.5, {peaked_smooth.max():.1f}" in row
 
 
