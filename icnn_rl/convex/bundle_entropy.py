@@ -11,9 +11,10 @@ model max_i (g_i·p + h_i) − ε·H(p). Its dual is a smooth problem on the sim
     min_{λ >= 0, 1ᵀλ = 1}  φ(λ) = −hᵀλ + ε Σ_j softplus(−(Gᵀλ)_j / ε),   p(λ) = σ(−Gᵀλ / ε),
 
 solved by projected Newton (pivot on the largest λ, Newton on the free set, Armijo backtracking over
-a vector of step sizes so that every row picks its own step in one tensor operation; no einsum
-and no data-dependent indexing, since at these sizes every tensor operation's fixed cost is the
-whole cost). A row with a single cut has λ = 1 and needs no sub-problem. −φ(λ) is a lower
+a vector of step sizes so that every row picks its own step in one tensor operation), warm-started
+at the best point of the segment from the previous multipliers towards the newest cut. At these
+sizes every tensor operation's fixed cost is most of the cost, so the loop avoids einsum and
+data-dependent indexing. A row with a single cut has λ = 1 and needs no sub-problem. −φ(λ) is a lower
 bound on min F for every feasible λ (weak duality, and the model is below f), and the best evaluated
 F(p^i) is an upper bound, so each row stops with a *certified* gap:
 
@@ -22,7 +23,7 @@ F(p^i) is an upper bound, so each row stops with a *certified* gap:
 The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
 network's dtype: in float32 its Newton steps stall before the gap certifies. Per-row state lives in
 padded tensors [B, K, n] with a mask of present cuts; a row that has
-converged keeps its bundle and stops adding cuts. Cuts whose multiplier is exactly 0 can be pruned
+converged keeps its bundle and stops adding cuts, and only running rows enter the sub-problem. Cuts whose multiplier is exactly 0 can be pruned
 (the reference's rule); the freed slot takes the next cut.
 
 Argmin differentiation (reference §2.3): the final sub-problem with its active cuts as equalities has
