@@ -92,7 +92,7 @@ def main() -> None:
                     times[key].append(1000 * (time.perf_counter() - start))
                     quality[key] = ((objective - reference).mean().item(), iterations.mean().item())
             base, cur = (statistics.median(times[key]) for key in solvers)
-            print(f"| {checkpoint.parts[-5] if len(checkpoint.parts) >= 5 else checkpoint} | {name} | {base:.1f} | "
+            print(f"| {getattr(model, 'env_id', checkpoint)} | {name} | {base:.1f} | "
                   f"{cur:.1f} | {base / cur:.2f}× | {quality['baseline'][0]:.1e} | {quality['current'][0]:.1e} | "
                   f"{quality['baseline'][1]:.2f} | {quality['current'][1]:.2f} |", flush=True)
 
