@@ -22,9 +22,9 @@ F(p^i) is an upper bound, so each row stops with a *certified* gap:
 
 The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
 network's dtype: in float32 its Newton steps stall before the gap certifies. Per-row state lives in
-padded tensors [B, K, n] with a mask of present cuts; a row that has
-converged keeps its bundle and stops adding cuts, and only running rows enter the sub-problem. Cuts whose multiplier is exactly 0 can be pruned
-(the reference's rule); the freed slot takes the next cut.
+padded tensors [B, K, n] with a mask of present cuts; a row that has converged keeps its bundle,
+stops adding cuts and leaves the sub-problem. Cuts whose multiplier is exactly 0 can be pruned (the
+reference's rule); the freed slot takes the next cut.
 
 Argmin differentiation (reference §2.3): the final sub-problem with its active cuts as equalities has
 the KKT system [[εZ, Gᵀ, 0], [G, 0, −1], [0, −1ᵀ, 0]], Z = diag(1/p + 1/(1 − p)). Its adjoint gives
@@ -120,20 +120,20 @@ def _first_descent(lam: Tensor, cand: Tensor, phi0: Tensor, grad: Tensor, G: Ten
     return torch.where(found.unsqueeze(1), cand.gather(1, first).squeeze(1), lam), found
 
 
-def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, eps: float, newton_iter: int,
-               tol: Tensor) -> Tensor:
+def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, eps: float,
+               newton_iter: int, tol: Tensor) -> Tensor:
     """Projected Newton on the simplex for the bundle's dual, all rows at once, warm-started at ``lam``.
 
     ``lam`` must be feasible (>= 0, summing to 1 over present cuts, 0 elsewhere); ``new`` [B, K]
-    marks each row's newest cut (if any). The start is the best point of the segment from ``lam``
+    marks each row's newest cut. The start is the best point of the segment from ``lam``
     to that cut's vertex on a grid (the newest cut is violated at the last minimiser, so its
     multiplier usually grows; measured to save a third of the Newton iterations). A row stops when
     its Newton decrease −∇φ·d falls below its ``tol`` [B] or no step decreases φ. Returns the new λ.
     """
     B, K = lam.shape
-    toward = torch.where(new.any(1, keepdim=True), new.to(lam.dtype), lam).unsqueeze(1)
-    segment = lam.unsqueeze(1) + _SEGMENT.to(lam).view(1, -1, 1) * (toward - lam.unsqueeze(1))
-    lam = segment.gather(1, dual_objective(segment, G, h, eps).argmin(1).view(B, 1, 1).expand(B, 1, K)).squeeze(1)
+    segment = lam.unsqueeze(1) + _SEGMENT.to(lam).view(1, -1, 1) * (new.to(lam.dtype) - lam).unsqueeze(1)
+    pick = dual_objective(segment, G, h, eps).argmin(1).view(B, 1, 1).expand(B, 1, K)
+    lam = segment.gather(1, pick).squeeze(1)
     slots = torch.arange(K, device=G.device)
     alphas = _STEPS.to(lam).view(1, 1, -1, 1)
     done = torch.zeros(B, dtype=torch.bool, device=G.device)
@@ -216,16 +216,12 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         lam = torch.where(new & ~present.any(1, keepdim=True), 1.0, lam)   # a row's first cut gets λ = 1
         present = present | new
         k = t + 1
-        if k > 1:
-            dual_tol = 1e-4 * tol * (1 + best.abs())   # the last model's dual must certify the gap
-            if bool(active.all()):
-                lam[:, :k] = solve_dual(G[:, :k], h[:, :k], present[:, :k], lam[:, :k], new[:, :k], eps,
-                                        newton_iter, dual_tol)
-            else:   # only the rows still running enter the sub-problem
-                idx = active.nonzero().squeeze(1)
-                sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], new[idx, :k], eps,
-                                 newton_iter, dual_tol[idx])
-                lam[:, :k] = lam[:, :k].index_copy(0, idx, sub)
+        if k > 1:   # only the rows still running enter the sub-problem
+            idx = active.nonzero().squeeze(1)
+            dual_tol = 1e-4 * tol * (1 + best[idx].abs())   # the last model's dual must certify the gap
+            sub = solve_dual(G[idx, :k], h[idx, :k], present[idx, :k], lam[idx, :k], new[idx, :k], eps,
+                             newton_iter, dual_tol)
+            lam[:, :k] = lam[:, :k].index_copy(0, idx, sub)
         lower = -dual_objective(lam, G, h, eps)
         done = active & (best - lower <= tol * (1 + best.abs()))
         converged |= done
