@@ -107,6 +107,21 @@ def test_energy_broadcasts_k_points_per_row() -> None:
     torch.testing.assert_close(conv.condition(xi)(yi), torch.stack([conv(xi, yi[:, k]) for k in range(4)], 1))
 
 
+@pytest.mark.parametrize("name", list(_nets()))
+def test_energy_restricted_to_rows_matches_the_full_batch(name: str) -> None:
+    """condition(x).rows(i)(y[i]) == condition(x)(y)[i]: what the solvers use to skip finished rows."""
+    torch.manual_seed(0)
+    net, x_shape, y_dim = _nets()[name]
+    net.eval()
+    x = torch.randn(6, *x_shape)
+    y = torch.rand(6, y_dim)
+    rows = torch.tensor([4, 1, 3])
+    energy = net.condition(x)
+    torch.testing.assert_close(energy.rows(rows)(y[rows]), energy(y)[rows])
+    with pytest.raises(ValueError, match="batch|expected"):
+        energy.rows(rows)(y)
+
+
 @pytest.mark.parametrize("kwargs, match", [
     (dict(activation="tanh"), "activation"),
     (dict(nonneg="abs"), "nonneg"),

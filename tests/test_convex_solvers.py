@@ -93,6 +93,21 @@ def test_rows_are_independent() -> None:
     torch.testing.assert_close(together.objective, alone, atol=1e-7, rtol=1e-7)
 
 
+def test_skipping_finished_rows_does_not_change_the_solution() -> None:
+    """Bundle entropy evaluates only running rows of a ConditionedEnergy; a plain callable of the same
+    network (no ``rows``) is evaluated on every row. Both must give the same solve."""
+    net = curved_picnn(4, 3, "leaky_relu", seed=7)
+    x = torch.randn(64, 4, dtype=torch.float64)
+    y0 = torch.zeros(64, 3, dtype=torch.float64)
+    config = SolverConfig(max_iter=8, tol=1e-6)
+    energy = net.condition(x)
+    restricted = solve(energy, y0, config, bounds=(-1.0, 1.0))
+    full = solve(lambda y: energy(y), y0, config, bounds=(-1.0, 1.0))
+    assert 1 < restricted.iterations.min() < restricted.iterations.max()   # rows finish at different times
+    torch.testing.assert_close(restricted.y, full.y, atol=1e-9, rtol=0)
+    torch.testing.assert_close(restricted.iterations, full.iterations)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda net, x: argmin(net, x, y0=torch.full((4, 2), 2.0)), "outside the box"),
     (lambda net, x: argmin(net, x, y0=torch.rand(4, 3)), "y0 has shape"),

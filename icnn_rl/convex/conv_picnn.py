@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .nonneg import NonNeg, NonNegativeWeight, NonNegLinear, check_nonneg_mode, init_linear_
-from .picnn import Energy
+from .problem import ConditionedEnergy
 
 
 def same_padding(x: Tensor, kernel: int, stride: int) -> Tensor:
@@ -121,7 +121,7 @@ class ConvPICNN(nn.Module):
             raise ValueError(f"{name} has shape {tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__}; "
                              f"expected [batch, 1, {self.image_shape[0]}, {self.image_shape[1]}]")
 
-    def condition(self, x: Tensor) -> Energy:
+    def condition(self, x: Tensor) -> ConditionedEnergy:
         """Precompute the x-path and return ``energy(y)`` for y flat [B, H·W] or [B, K, H·W]."""
         self._check_image(x, "x")
         us = [x]
@@ -129,33 +129,32 @@ class ConvPICNN(nn.Module):
             us.append(norm(F.relu(conv(us[-1]))))
         u_flat = us[-1].flatten(1)
         u_fc = self.u_fc_norm(F.relu(self.u_fc(u_flat)))
-        L = len(self.u_convs)
         conv_terms = [(self.z_u[i](us[i]), self.y_gate[i](us[i]), F.relu(self.z_gate[i - 1](us[i])) if i else None)
-                      for i in range(L)]
+                      for i in range(len(self.u_convs))]
         fc_terms = [(self.fc_u[j](u), F.relu(self.fc_gate[j](u))) for j, u in enumerate((u_flat, u_fc))]
-        B = x.shape[0]
+        return ConditionedEnergy(self._energy, (conv_terms, fc_terms))
 
-        def energy(y: Tensor) -> Tensor:
-            if y.dim() < 2 or y.shape[0] != B or y.shape[-1] != self.y_dim:
-                raise ValueError(f"y has shape {tuple(y.shape)}; expected [{B}, {self.y_dim}] or [{B}, K, {self.y_dim}]")
-            lead = y.shape[:-1]
-            y_red = y.reshape(-1, 1, *self.image_shape)
-            z = None
-            for i, (c, ygate, zgate) in enumerate(conv_terms):
-                pre = _per_row(self.z_y[i](_per_row(y_red, ygate, "mul")), c, "add")
-                if z is not None:
-                    pre = pre + self.z_z[i - 1](_per_row(z, zgate, "mul"))
-                z = F.relu(pre)
-                if i < L - 1:
-                    y_red = self.y_down[i](y_red)
-            z = z.flatten(1)
-            for j, (c, gate) in enumerate(fc_terms):
-                z = _per_row(self.fc_z[j](_per_row(z, gate, "mul")), c, "add")
-                if j == 0:
-                    z = F.relu(z)
-            return z.view(lead)
-
-        return energy
+    def _energy(self, terms: tuple[list, list], y: Tensor) -> Tensor:
+        conv_terms, fc_terms = terms
+        B = fc_terms[0][0].shape[0]
+        if y.dim() < 2 or y.shape[0] != B or y.shape[-1] != self.y_dim:
+            raise ValueError(f"y has shape {tuple(y.shape)}; expected [{B}, {self.y_dim}] or [{B}, K, {self.y_dim}]")
+        lead = y.shape[:-1]
+        y_red = y.reshape(-1, 1, *self.image_shape)
+        z = None
+        for i, (c, ygate, zgate) in enumerate(conv_terms):
+            pre = _per_row(self.z_y[i](_per_row(y_red, ygate, "mul")), c, "add")
+            if z is not None:
+                pre = pre + self.z_z[i - 1](_per_row(z, zgate, "mul"))
+            z = F.relu(pre)
+            if i < len(conv_terms) - 1:
+                y_red = self.y_down[i](y_red)
+        z = z.flatten(1)
+        for j, (c, gate) in enumerate(fc_terms):
+            z = _per_row(self.fc_z[j](_per_row(z, gate, "mul")), c, "add")
+            if j == 0:
+                z = F.relu(z)
+        return z.view(lead)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """f(x, y) for images x, y [B, 1, H, W] (y may also be flat [B, H·W]) -> [B]."""

@@ -16,7 +16,8 @@ import torch
 from torch import Tensor, nn
 
 from .nonneg import NonNeg, NonNegLinear, check_nonneg_mode, init_linear_
-from .picnn import Energy, check_sizes, convex_activation, rows_like
+from .picnn import check_sizes, convex_activation, rows_like
+from .problem import ConditionedEnergy
 from .validation import check_energy_inputs
 
 
@@ -54,22 +55,20 @@ class FICNN(nn.Module):
         check_energy_inputs(x, self.x_dim, "x")
         return [layer(x) + b for layer, b in zip(self.x_to_out, self.bias)]
 
-    def condition(self, x: Tensor | None, batch: int = 1) -> Energy:
+    def condition(self, x: Tensor | None, batch: int = 1) -> ConditionedEnergy:
         """Precompute the x-terms and return ``energy(y) -> f(x, y)`` (``batch`` rows when x is None)."""
-        xs = self._x_terms(x, batch if x is None else x.shape[0])
+        return ConditionedEnergy(self._energy, self._x_terms(x, batch if x is None else x.shape[0]))
+
+    def _energy(self, xs: list[Tensor], y: Tensor) -> Tensor:
+        check_energy_inputs(y, self.y_dim, "y", batch=xs[0].shape[0])
+        z = None
         last = len(xs) - 1
-
-        def energy(y: Tensor) -> Tensor:
-            check_energy_inputs(y, self.y_dim, "y", batch=xs[0].shape[0])
-            z = None
-            for i, c in enumerate(xs):
-                pre = rows_like(c, y) + self.y_to_out[i](y)
-                if z is not None:
-                    pre = pre + self.z_to_out[i - 1](z)
-                z = pre if i == last else self._g(pre)
-            return z.squeeze(-1)
-
-        return energy
+        for i, c in enumerate(xs):
+            pre = rows_like(c, y) + self.y_to_out[i](y)
+            if z is not None:
+                pre = pre + self.z_to_out[i - 1](z)
+            z = pre if i == last else self._g(pre)
+        return z.squeeze(-1)
 
     def forward(self, x: Tensor | None, y: Tensor) -> Tensor:
         """f(x, y) for x [B, x_dim] (or None when x_dim = 0), y [B, y_dim] -> [B]."""

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .nonneg import NonNeg, NonNegLinear, check_nonneg_mode, init_linear_
+from .problem import ConditionedEnergy
 from .validation import check_energy_inputs
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "softplus")
-Energy = Callable[[Tensor], Tensor]
 
 
 def convex_activation(name: str, negative_slope: float) -> Callable[[Tensor], Tensor]:
@@ -122,7 +122,7 @@ class PICNN(nn.Module):
             us.append(u)
         return us
 
-    def condition(self, x: Tensor) -> Energy:
+    def condition(self, x: Tensor) -> ConditionedEnergy:
         """Precompute every x-only term and return ``energy(y) -> f(x, y)``.
 
         ``y`` is [B, y_dim] (returns [B]) or [B, K, y_dim] (returns [B, K], K points per row).
@@ -132,19 +132,18 @@ class PICNN(nn.Module):
         for layer, u in zip(self.layers, self._u_path(x)):
             zgate = F.relu(layer.u_to_zgate(u)) if hasattr(layer, "z_to_out") else None
             terms.append((layer.u_to_out(u), layer.u_to_ygate(u), zgate))
+        return ConditionedEnergy(self._energy, terms)
+
+    def _energy(self, terms: list[tuple[Tensor, Tensor, Tensor | None]], y: Tensor) -> Tensor:
+        check_energy_inputs(y, self.y_dim, "y", batch=terms[0][0].shape[0])
+        z = None
         last = len(self.layers) - 1
-
-        def energy(y: Tensor) -> Tensor:
-            check_energy_inputs(y, self.y_dim, "y", batch=x.shape[0])
-            z = None
-            for i, (layer, (c, ygate, zgate)) in enumerate(zip(self.layers, terms)):
-                pre = rows_like(c, y) + layer.y_to_out(y * rows_like(ygate, y))
-                if z is not None:
-                    pre = pre + layer.z_to_out(z * rows_like(zgate, y))
-                z = pre if i == last else self._g(pre)
-            return z.squeeze(-1)
-
-        return energy
+        for i, (layer, (c, ygate, zgate)) in enumerate(zip(self.layers, terms)):
+            pre = rows_like(c, y) + layer.y_to_out(y * rows_like(ygate, y))
+            if z is not None:
+                pre = pre + layer.z_to_out(z * rows_like(zgate, y))
+            z = pre if i == last else self._g(pre)
+        return z.squeeze(-1)
 
     def forward(self, x: Tensor, y: Tensor) -> Tensor:
         """f(x, y) for x [B, x_dim], y [B, y_dim] -> [B]."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -21,6 +21,36 @@ from .validation import check_finite
 
 Bounds = tuple[float, float]
 Energy = Callable[[Tensor], Tensor]
+
+
+def _take_rows(terms: Any, index: Tensor) -> Any:
+    """``terms`` (tensors, None, and lists/tuples of them) with every tensor indexed along dim 0."""
+    if isinstance(terms, Tensor):
+        return terms[index]
+    if isinstance(terms, (list, tuple)):
+        return type(terms)(_take_rows(t, index) for t in terms)
+    return terms
+
+
+class ConditionedEnergy:
+    """A network conditioned on x: ``energy(y) = evaluate(terms, y)`` with ``terms`` the network's
+    precomputed x-only tensors, each holding one row per row of x (dim 0).
+
+    :meth:`rows` gives the same energy on a subset of those rows; the bundle entropy method uses it
+    to evaluate only the rows still running. Any ``Callable[[Tensor], Tensor]`` is a valid energy
+    for the solvers; one without ``rows`` is evaluated on every row.
+    """
+
+    def __init__(self, evaluate: Callable[[Any, Tensor], Tensor], terms: Any) -> None:
+        self.evaluate = evaluate
+        self.terms = terms
+
+    def __call__(self, y: Tensor) -> Tensor:
+        return self.evaluate(self.terms, y)
+
+    def rows(self, index: Tensor) -> ConditionedEnergy:
+        """The energy of the rows ``index`` (a 1-D index tensor) of the conditioning batch."""
+        return ConditionedEnergy(self.evaluate, _take_rows(self.terms, index))
 
 
 def binary_entropy(p: Tensor) -> Tensor:
