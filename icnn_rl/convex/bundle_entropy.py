@@ -160,6 +160,8 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         keep = step.nonzero().squeeze(1)
         if len(keep) < n_rows:
             out = out.index_copy(0, rows, lam)
+            if len(keep) == 0:
+                return out
             rows, G, h, present, lam, phi, tol = (t[keep] for t in (rows, G, h, present, lam, phi, tol))
     return out.index_copy(0, rows, lam)
 
