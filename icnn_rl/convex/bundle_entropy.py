@@ -122,7 +122,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
     B, K = lam.shape
     segment = lam.unsqueeze(1) + _SEGMENT.to(lam).view(1, -1, 1) * (new.to(lam.dtype) - lam).unsqueeze(1)
     phi, pick = dual_objective(segment, G, h, eps).min(1)
-    lam = _first(pick.view(B, 1) == torch.arange(len(_SEGMENT), device=G.device), segment)
+    lam = segment.gather(1, pick.view(B, 1, 1).expand(B, 1, K)).squeeze(1)
     out = lam
     slots = torch.arange(K, device=G.device)
     alphas = _STEPS.to(lam).view(1, 1, -1, 1)
@@ -153,8 +153,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         phi_c = dual_objective(cand, G, h, eps)
         decrease = torch.bmm(cand - lam.unsqueeze(1), grad.unsqueeze(2)).squeeze(2)
         ok = (phi_c <= phi.unsqueeze(1) + _ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
-        found = ok.any(1)
-        step = found & ~done
+        step = ok.any(1) & ~done
         lam = torch.where(step.unsqueeze(1), _first(ok, cand), lam)
         phi = torch.where(step, _first(ok, phi_c), phi)
         keep = step.nonzero().squeeze(1)
