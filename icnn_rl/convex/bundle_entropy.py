@@ -132,7 +132,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         piv = torch.where(present, lam, -1.0).argmax(1, keepdim=True)
         is_piv = slots == piv
         Gr = G - G.gather(1, piv.unsqueeze(2).expand(n_rows, 1, G.shape[2]))
-        p = torch.sigmoid(torch.bmm(lam.unsqueeze(1), G) / -eps)                # [rows, 1, n]
+        p = primal_point(lam, G, eps).unsqueeze(1)                             # [rows, 1, n]
         grad = torch.baddbmm((h.gather(1, piv) - h).unsqueeze(2), Gr, p.transpose(1, 2), alpha=-1).squeeze(2)
         free = present & ~is_piv & ((lam > 0) | (grad <= 0))
         gfree = grad * free
