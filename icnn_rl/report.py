@@ -7,7 +7,9 @@ Per run, the test returns of ``evaluations.csv`` are smoothed by a rolling mean 
 ('valid' part only); the paper's statistic is the maximum of that series over training ("max")
 and its last value ("final"). Across seeds the table shows mean ± the 95 % confidence half-width
 t_{0.975, n−1} · s / √n (none for one seed). A run whose last test step is below its budget is
-counted as partial; the table gives its last test step.
+counted as partial; the table gives its last test step. "env steps/s" is the mean over seeds of
+each run's training throughput (``metrics.json``); where that covers only part of the steps (a run
+resumed from a checkpoint that had no timing saved) the cell says how many were timed.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class Run:
     returns: np.ndarray
     complete: bool
     env_steps_per_second: float | None
+    timed_steps: int | None   # steps the throughput covers
 
 
 def rolling_mean(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -74,9 +77,9 @@ def load_runs(runs_dir: Path) -> list[Run]:
             else {}
         )
         metrics_path = run_dir / "metrics.json"
-        speed = (
-            json.loads(metrics_path.read_text())["env_steps_per_second"] if metrics_path.exists() else None
-        )
+        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+        # metrics.json written before whole-run timing has no timed_steps; its steps were this invocation's
+        timed = metrics.get("timed_steps", metrics.get("steps"))
         steps, returns = (np.array(column) for column in zip(*rows))
         runs.append(
             Run(
@@ -86,7 +89,8 @@ def load_runs(runs_dir: Path) -> list[Run]:
                 steps,
                 returns,
                 bool(config) and steps[-1] >= config["steps"],
-                speed,
+                metrics.get("env_steps_per_second"),
+                None if timed is None else int(timed),
             )
         )
     return runs
@@ -117,8 +121,11 @@ def table(runs: list[Run]) -> str:
         partial = [f"{int(r.steps[-1])}" for r in group if not r.complete]
         seeds = f"{len(group)}" + (f" ({len(partial)} partial, last test at {', '.join(partial)})" if partial else "")
         per_seed = ", ".join(f"{s.max():.1f}" for s in smoothed)
-        speeds = [r.env_steps_per_second for r in group if r.env_steps_per_second is not None]
-        speed = f"{np.mean(speeds):.1f}" if speeds else "n/a"
+        timed = [r for r in group if r.env_steps_per_second is not None and r.timed_steps is not None]
+        speed = f"{np.mean([r.env_steps_per_second for r in timed]):.1f}" if timed else "n/a"
+        covered, total = sum(r.timed_steps for r in timed), sum(int(r.steps[-1]) for r in timed)
+        if covered < total:
+            speed += f" ({covered} of {total} steps timed)"
         lines.append(
             f"| {env} | {agent} | {seeds} | {_cell([s.max() for s in smoothed])} | "
             f"{_cell([s[-1] for s in smoothed])} | {per_seed} | {speed} |"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import signal
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 import train
 from agents import ICNN
 from icnn_rl import evaluate, report
-from icnn_rl.rl.checkpoints import latest_checkpoint
+from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = [
@@ -84,11 +85,19 @@ def test_resume_continues_step_count_and_curves(tmp_path: Path) -> None:
     assert train.main([*args, "--steps", "100"]) == 0
     run_dir = tmp_path / "InvertedPendulum-v5" / "icnn" / "seed0"
     events_before = {p.name for p in run_dir.glob("events.out.tfevents*")}
+    first = json.loads((run_dir / "metrics.json").read_text())
     assert train.main([*args, "--steps", "150"]) == 2  # the run exists: --resume is required
     assert train.main([*args, "--steps", "150", "--resume"]) == 0
     assert ICNN.load(run_dir / "model.zip").num_timesteps == 150
     assert steps_in(run_dir / "evaluations.csv") == [0, 50, 100, 150]
     assert events_before < {p.name for p in run_dir.glob("events.out.tfevents*")}
+    # metrics.json covers the whole run, not only the resumed part
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (first["steps"], first["timed_steps"], first["invocations"]) == (100, 100, 1)
+    assert (metrics["steps"], metrics["timed_steps"], metrics["invocations"]) == (150, 150, 2)
+    for key in ("wall_seconds", "test_seconds", "train_seconds"):
+        assert metrics[key] > first[key] > 0
+    assert metrics["env_steps_per_second"] == pytest.approx(150 / metrics["train_seconds"], rel=0.01)
 
 
 def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
@@ -122,6 +131,8 @@ def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     model = evaluate.load_model(model_path)
     model.load_replay_buffer(buffer_path)
     assert model.num_timesteps >= 180 and model.replay_buffer.size() == model.num_timesteps
+    timing = checkpoint_timing(model_path)  # a resume continues the run's time from here
+    assert timing is not None and timing["timed_steps"] == model.num_timesteps and timing["invocations"] == 1
 
 
 @pytest.mark.parametrize(

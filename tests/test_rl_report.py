@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,18 @@ def test_table_reports_max_and_final_of_the_rolling_mean_and_partial_runs(tmp_pa
     final_cell = f"{np.mean([14.5, peaked_smooth[-1]]):.2f} ± "
     assert row.startswith("| Reacher-v5 | icnn | 2 (1 partial, last test at 1900) | " + max_cell)
     assert final_cell in row and f"14.5, {peaked_smooth.max():.1f}" in row
+
+
+def test_throughput_is_the_seed_mean_and_says_when_only_part_of_a_run_was_timed(tmp_path: Path) -> None:
+    for seed, metrics in enumerate([
+        {"steps": 1900, "timed_steps": 1900, "env_steps_per_second": 10.0},
+        {"steps": 1900, "timed_steps": 900, "env_steps_per_second": 20.0},  # resumed without saved timing
+    ]):
+        make_run(tmp_path, "Reacher-v5", "icnn", seed, [float(i) for i in range(20)], budget=1900)
+        (tmp_path / "Reacher-v5" / "icnn" / f"seed{seed}" / "metrics.json").write_text(json.dumps(metrics))
+    assert table(load_runs(tmp_path)).splitlines()[2].endswith("| 15.0 (2800 of 3800 steps timed) |")
+    (tmp_path / "Reacher-v5" / "icnn" / "seed1" / "metrics.json").unlink()
+    assert table(load_runs(tmp_path)).splitlines()[2].endswith("| 10.0 |")
 
 
 def test_write_report_makes_markdown_and_one_png_per_env(tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -86,12 +88,15 @@ class CheckpointCallback(BaseCallback):
     """Write an atomic checkpoint (model, optimizers, replay buffer) every ``interval`` env steps.
 
     It runs at the end of a rollout, after SB3 has stored the step's transition (``_on_step``
-    runs before that), so the buffer holds exactly ``num_timesteps`` transitions.
+    runs before that), so the buffer holds exactly ``num_timesteps`` transitions. ``timing``,
+    if given, returns the run's cumulative time at that moment, saved with the checkpoint.
     """
 
-    def __init__(self, directory: Path, interval: int) -> None:
+    def __init__(
+        self, directory: Path, interval: int, timing: Callable[[], dict[str, Any]] | None = None
+    ) -> None:
         super().__init__()
-        self.directory, self.interval = directory, interval
+        self.directory, self.interval, self.timing = directory, interval, timing
         self.seconds = 0.0
         self._last = 0
 
@@ -103,7 +108,11 @@ class CheckpointCallback(BaseCallback):
 
     def _on_rollout_end(self) -> None:
         if self.num_timesteps // self.interval > self._last // self.interval:
-            start = time.perf_counter()
-            write_checkpoint(self.model, self.directory)
-            self._last = self.num_timesteps
-            self.seconds += time.perf_counter() - start
+            self.save()
+
+    def save(self) -> None:
+        """Write a checkpoint now (its time is added to ``seconds``)."""
+        start = time.perf_counter()
+        write_checkpoint(self.model, self.directory, self.timing() if self.timing else None)
+        self._last = self.model.num_timesteps
+        self.seconds += time.perf_counter() - start

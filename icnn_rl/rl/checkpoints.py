@@ -1,13 +1,16 @@
 """Atomic checkpoints: ``<run>/checkpoints/step<N>.zip`` (model and optimizers) beside
-``step<N>.buffer.pkl`` (replay buffer). Each file is written to a temporary name and moved into
-place with ``os.replace``, the buffer first, so a checkpoint whose model file exists is complete;
+``step<N>.buffer.pkl`` (replay buffer) and ``step<N>.timing.json`` (the run's cumulative time, so a
+resumed run's metrics cover all of it). Each file is written to a temporary name and moved into
+place with ``os.replace``, the model last, so a checkpoint whose model file exists is complete;
 a run killed at any moment leaves the previous complete checkpoint loadable."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
@@ -21,17 +24,34 @@ def save_model_atomic(model: OffPolicyAlgorithm, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def write_checkpoint(model: OffPolicyAlgorithm, directory: Path) -> Path:
-    """Save model, optimizers and replay buffer at ``model.num_timesteps``; drop older checkpoints."""
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON at ``path``, through a temporary file and ``os.replace``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def _timing_path(model_path: Path) -> Path:
+    return model_path.with_name(model_path.stem + ".timing.json")
+
+
+def write_checkpoint(
+    model: OffPolicyAlgorithm, directory: Path, timing: dict[str, Any] | None = None
+) -> Path:
+    """Save model, optimizers, replay buffer and ``timing`` (if given) at ``model.num_timesteps``;
+    drop older checkpoints."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"step{model.num_timesteps}"
     tmp = directory / f"{stem}.buffer.pkl.tmp"
     model.save_replay_buffer(tmp)
     os.replace(tmp, directory / f"{stem}.buffer.pkl")
     path = directory / f"{stem}.zip"
+    if timing is not None:
+        write_json_atomic(_timing_path(path), timing)
     save_model_atomic(model, path)
+    keep = {path.name, f"{stem}.buffer.pkl", _timing_path(path).name}
     for old in directory.iterdir():
-        if old.name not in (path.name, f"{stem}.buffer.pkl"):
+        if old.name not in keep:
             old.unlink()
     return path
 
@@ -46,3 +66,14 @@ def latest_checkpoint(directory: Path) -> tuple[Path, Path] | None:
         if buffer.exists():
             return directory / f"step{step}.zip", buffer
     return None
+
+
+def checkpoint_timing(model_path: Path) -> dict[str, Any] | None:
+    """The timing saved with the checkpoint ``model_path``; None when there is none or it cannot
+    be read (a checkpoint from before timings were saved, or a damaged file): the resumed run's
+    metrics then count from the checkpoint's step."""
+    try:
+        timing = json.loads(_timing_path(model_path).read_text())
+    except (OSError, ValueError):
+        return None
+    return timing if isinstance(timing, dict) else None

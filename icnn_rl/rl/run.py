@@ -2,12 +2,11 @@
 
 ``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config), TensorBoard
 events, ``evaluations.csv`` (step, test_return), ``checkpoints/`` and, when done, ``model.zip``
-and ``metrics.json`` (wall time and training throughput of this invocation).
+and ``metrics.json`` (wall time and training throughput of the whole run, see :class:`RunTimer`).
 """
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +20,12 @@ from agents import agent_spec
 from envs import make_env, task_for
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import CheckpointCallback, PaperTestCallback, truncate_evaluations
-from icnn_rl.rl.checkpoints import latest_checkpoint, save_model_atomic, write_checkpoint
+from icnn_rl.rl.checkpoints import (
+    checkpoint_timing,
+    latest_checkpoint,
+    save_model_atomic,
+    write_json_atomic,
+)
 
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
 
@@ -60,6 +64,45 @@ class RunResult:
     env_steps_per_second: float
 
 
+class RunTimer:
+    """The time a run has taken, summed over its invocations (fresh start and every ``--resume``).
+
+    A resumed run starts from the totals saved with its checkpoint, so the time an interrupted
+    invocation spent after its last checkpoint (steps that are trained again) is not counted.
+    Without saved totals (a checkpoint from an older version) the count starts at the checkpoint's
+    step: ``timed_steps`` < ``steps`` in ``metrics.json`` then.
+    """
+
+    def __init__(self, start_step: int, previous: dict[str, float] | None) -> None:
+        self.start_step = start_step
+        self.previous = previous or {"timed_steps": 0, "wall_seconds": 0.0, "test_seconds": 0.0,
+                                     "checkpoint_seconds": 0.0, "invocations": 0}
+        self._start = time.perf_counter()
+
+    def totals(self, step: int, test_seconds: float, checkpoint_seconds: float) -> dict[str, float]:
+        """Cumulative totals at env step ``step``, given this invocation's test and checkpoint time."""
+        before = self.previous
+        return {
+            "timed_steps": before["timed_steps"] + step - self.start_step,
+            "wall_seconds": before["wall_seconds"] + time.perf_counter() - self._start,
+            "test_seconds": before["test_seconds"] + test_seconds,
+            "checkpoint_seconds": before["checkpoint_seconds"] + checkpoint_seconds,
+            "invocations": before["invocations"] + 1,
+        }
+
+
+def run_metrics(steps: int, totals: dict[str, float]) -> dict[str, float]:
+    """``metrics.json``: the run's totals, its training time (wall − tests − checkpoints) and
+    training throughput ``timed_steps / train_seconds``."""
+    train_seconds = max(totals["wall_seconds"] - totals["test_seconds"] - totals["checkpoint_seconds"], 1e-9)
+    return {
+        "steps": steps,
+        **{key: round(value, 2) for key, value in totals.items()},
+        "train_seconds": round(train_seconds, 2),
+        "env_steps_per_second": round(totals["timed_steps"] / train_seconds, 2),
+    }
+
+
 def _write_config(spec: RunSpec) -> None:
     resolved = {
         "agent": spec.agent,
@@ -86,6 +129,7 @@ def train_run(spec: RunSpec) -> RunResult:
     _write_config(spec)
 
     latest = latest_checkpoint(checkpoint_dir) if spec.resume else None
+    timing = None
     if latest is None:
         model = build_model(spec.agent, spec.env_id, config, spec.seed, spec.steps, spec.device)
         if csv_path.exists():
@@ -96,6 +140,7 @@ def train_run(spec: RunSpec) -> RunResult:
         model = agent_spec(spec.agent).algo.load(model_path, env=env, device=spec.device)
         model.load_replay_buffer(buffer_path)
         truncate_evaluations(csv_path, model.num_timesteps)
+        timing = checkpoint_timing(model_path)
     model.set_logger(configure(str(run_dir), ["tensorboard"]))
 
     interval = config["test_interval"] or task_for(spec.env_id).test_interval
@@ -103,29 +148,27 @@ def train_run(spec: RunSpec) -> RunResult:
     tester = PaperTestCallback(
         test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET
     )
-    checkpointer = CheckpointCallback(checkpoint_dir, config["checkpoint_interval"] or 10 * interval)
-    start_step, start = model.num_timesteps, time.perf_counter()
-    if spec.steps > start_step:
+    timer = RunTimer(model.num_timesteps, timing)
+
+    def totals() -> dict[str, float]:
+        return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
+
+    checkpointer = CheckpointCallback(checkpoint_dir, config["checkpoint_interval"] or 10 * interval, totals)
+    if spec.steps > timer.start_step:
         model.learn(
-            spec.steps - start_step,
+            spec.steps - timer.start_step,
             callback=[tester, checkpointer],
             reset_num_timesteps=latest is None,
             progress_bar=spec.progress,
         )
-    write_checkpoint(model, checkpoint_dir)
+    checkpointer.init_callback(model)
+    checkpointer.save()
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
-    wall = time.perf_counter() - start
-    steps = model.num_timesteps - start_step
-    train_seconds = max(wall - tester.seconds - checkpointer.seconds, 1e-9)
-    metrics = {
-        "steps": steps,
-        "wall_seconds": round(wall, 2),
-        "test_seconds": round(tester.seconds, 2),
-        "train_seconds": round(train_seconds, 2),
-        "env_steps_per_second": round(steps / train_seconds, 2),
-    }
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    metrics = run_metrics(model.num_timesteps, totals())
+    write_json_atomic(run_dir / "metrics.json", metrics)
     test_env.close()
     model.env.close()
-    return RunResult(run_dir, model_path, steps, wall, metrics["env_steps_per_second"])
+    return RunResult(
+        run_dir, model_path, model.num_timesteps, metrics["wall_seconds"], metrics["env_steps_per_second"]
+    )
