@@ -98,6 +98,11 @@ def test_resume_continues_step_count_and_curves(tmp_path: Path) -> None:
     for key in ("wall_seconds", "test_seconds", "train_seconds"):
         assert metrics[key] > first[key] > 0
     assert metrics["env_steps_per_second"] == pytest.approx(150 / metrics["train_seconds"], rel=0.01)
+    # a damaged timing file does not stop a resume; the time then counts from the checkpoint
+    (run_dir / "checkpoints" / "step150.timing.json").write_text("{not json")
+    assert train.main([*args, "--steps", "200", "--resume"]) == 0
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert (metrics["steps"], metrics["timed_steps"], metrics["invocations"]) == (200, 50, 1)
 
 
 def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:

@@ -69,14 +69,16 @@ class RunTimer:
 
     A resumed run starts from the totals saved with its checkpoint, so the time an interrupted
     invocation spent after its last checkpoint (steps that are trained again) is not counted.
-    Without saved totals (a checkpoint from an older version) the count starts at the checkpoint's
-    step: ``timed_steps`` < ``steps`` in ``metrics.json`` then.
+    Without usable saved totals (a checkpoint from an older version, or a damaged file) the count
+    starts at the checkpoint's step: ``timed_steps`` < ``steps`` in ``metrics.json`` then.
     """
+
+    KEYS = ("timed_steps", "wall_seconds", "test_seconds", "checkpoint_seconds", "invocations")
 
     def __init__(self, start_step: int, previous: dict[str, float] | None) -> None:
         self.start_step = start_step
-        self.previous = previous or {"timed_steps": 0, "wall_seconds": 0.0, "test_seconds": 0.0,
-                                     "checkpoint_seconds": 0.0, "invocations": 0}
+        usable = previous is not None and all(isinstance(previous.get(key), (int, float)) for key in self.KEYS)
+        self.previous = previous if usable else dict.fromkeys(self.KEYS, 0)
         self._start = time.perf_counter()
 
     def totals(self, step: int, test_seconds: float, checkpoint_seconds: float) -> dict[str, float]:
