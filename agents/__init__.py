@@ -28,7 +28,7 @@ AGENTS: dict[str, AgentSpec] = {
         "hidden",
         ("act_solver", "target_solver", "entropy_bonus", "warm_start", "negative_slope", "batch_norm"),
     ),
-    "naf": AgentSpec(NAF, "hidden"),
+    "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std")),
     "ddpg": AgentSpec(DDPG, "net_arch"),
 }
 

@@ -109,6 +109,35 @@ def test_naf_target_bootstraps_from_target_value() -> None:
     assert isinstance(model, NAF) and logs == {}
 
 
+def test_naf_paper_options_batch_norm_and_truncated_normal_init(tmp_path) -> None:
+    model = small_model("naf", extra=("batch_norm=true", "init_std=0.007"))
+    net = model.policy.q_net
+    norms = [m for m in net.modules() if isinstance(m, torch.nn.BatchNorm1d)]
+    assert len(norms) == 3 * 3  # input and two hidden pre-activations in each of V, μ and L
+    assert all(m.momentum == 1e-3 and m.eps == 1e-3 for m in norms)  # TF decay 0.999, eps 1e-3
+    weights = [m.weight for m in net.modules() if isinstance(m, torch.nn.Linear)]
+    assert all(w.abs().max() <= 0.014 for w in weights)  # truncated at 2 std
+    assert abs(torch.cat([w.flatten() for w in weights]).std().item() - 0.007) < 0.001
+    assert all(torch.all(m.bias == 0) for m in net.modules() if isinstance(m, torch.nn.Linear))
+    model.learn(120)
+    target_stats = dict(model.policy.q_net_target.named_buffers())
+    for name, stat in net.named_buffers():
+        if "running_" in name:  # the target reads the online network's statistics
+            torch.testing.assert_close(target_stats[name], stat)
+            assert not torch.equal(stat, torch.zeros_like(stat)) and not torch.equal(stat, torch.ones_like(stat))
+    obs = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
+    actions, _ = model.predict(obs, deterministic=True)
+    single = np.concatenate([model.predict(o[None], deterministic=True)[0] for o in obs])
+    np.testing.assert_allclose(single, actions, atol=1e-6)  # acting uses running statistics, not the batch's
+    model.save(tmp_path / "naf.zip")
+    np.testing.assert_array_equal(NAF.load(tmp_path / "naf.zip", device="cpu").predict(obs)[0], actions)
+
+
+def test_naf_rejects_a_non_positive_init_std() -> None:
+    with pytest.raises(ValueError, match="init_std"):
+        small_model("naf", extra=("init_std=0",))
+
+
 @pytest.mark.parametrize("entropy_bonus", [True, False])
 def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool) -> None:
     model = small_model("icnn", extra=(f"entropy_bonus={str(entropy_bonus).lower()}",))

@@ -5,6 +5,9 @@ Q(s, a) = V(s) − ½ (a − μ(s))ᵀ P(s) (a − μ(s)),  P = L Lᵀ,
 with L lower-triangular and its diagonal passed through exp, so P is positive definite and
 μ(s) = tanh(·) ∈ (−1, 1)ᵈ is the exact maximiser of Q(s, ·) over the action box, with
 max_a Q(s, a) = V(s).
+
+Options of the ICNN paper's NAF (reference §4.6; its hand-tuned HalfCheetah NAF used both):
+BatchNorm on each head's input and hidden pre-activations, and truncated-normal weight init.
 """
 
 from __future__ import annotations
@@ -17,29 +20,54 @@ from torch import nn
 from agents.common import GreedyQPolicy
 
 
-def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int) -> nn.Sequential:
-    """in_dim → hidden… (ReLU) → out_dim, linear output."""
+# The paper's NAF used TF's batch_norm with decay 0.999 and epsilon 1e-3 (reference §4.6).
+BN_MOMENTUM = 1e-3
+BN_EPS = 1e-3
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, batch_norm: bool = False,
+        init_std: float | None = None) -> nn.Sequential:
+    """in_dim → hidden… (ReLU) → out_dim, linear output.
+
+    :param batch_norm: BatchNorm on the input and on every hidden pre-activation.
+    :param init_std: weights ~ N(0, init_std²) truncated at ±2 std and zero biases;
+        ``None`` keeps PyTorch's default init.
+    """
     sizes = (in_dim, *hidden)
-    layers: list[nn.Module] = []
+    layers: list[nn.Module] = [_batch_norm(in_dim)] if batch_norm else []
     for fan_in, fan_out in itertools.pairwise(sizes):
-        layers += [nn.Linear(fan_in, fan_out), nn.ReLU()]
+        layers.append(nn.Linear(fan_in, fan_out))
+        layers += [_batch_norm(fan_out)] if batch_norm else []
+        layers.append(nn.ReLU())
     layers.append(nn.Linear(sizes[-1], out_dim))
+    if init_std is not None:
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                nn.init.trunc_normal_(layer.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+                nn.init.zeros_(layer.bias)
     return nn.Sequential(*layers)
+
+
+def _batch_norm(size: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(size, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
 class NAFNetwork(nn.Module):
     """Three MLP heads on the observation, as in the ICNN paper's NAF: V(s), μ(s) and the
-    d(d+1)/2 entries of L(s)."""
+    d(d+1)/2 entries of L(s); ``batch_norm`` and ``init_std`` as in :func:`mlp`."""
 
-    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...]) -> None:
+    def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], batch_norm: bool = False,
+                 init_std: float | None = None) -> None:
         super().__init__()
+        if init_std is not None and not init_std > 0:
+            raise ValueError(f"init_std={init_std} must be > 0 or None (PyTorch's default init)")
         rows, cols = torch.tril_indices(act_dim, act_dim)
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("cols", cols, persistent=False)
         self.act_dim = act_dim
-        self.value = mlp(obs_dim, hidden, 1)
-        self.mu = mlp(obs_dim, hidden, act_dim)
-        self.l_entries = mlp(obs_dim, hidden, len(rows))
+        self.value = mlp(obs_dim, hidden, 1, batch_norm, init_std)
+        self.mu = mlp(obs_dim, hidden, act_dim, batch_norm, init_std)
+        self.l_entries = mlp(obs_dim, hidden, len(rows), batch_norm, init_std)
 
     def heads(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(V [B], μ [B, d], L [B, d, d]) with exp on L's diagonal."""
