@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -125,6 +127,13 @@ def test_naf_paper_options_batch_norm_and_truncated_normal_init(tmp_path) -> Non
         if "running_" in name:  # the target reads the online network's statistics
             torch.testing.assert_close(target_stats[name], stat)
             assert not torch.equal(stat, torch.zeros_like(stat)) and not torch.equal(stat, torch.ones_like(stat))
+    next_obs = torch.randn(16, 3)
+    batch_stats = copy.deepcopy(model.policy.q_net_target).train(True)
+    with torch.no_grad():
+        values, _ = model.policy.next_values(next_obs, torch.zeros(16, 1))
+        torch.testing.assert_close(values, batch_stats.heads(next_obs)[0])  # V_target(s') with the batch's statistics
+        assert not torch.allclose(values, model.policy.q_net_target.heads(next_obs)[0])
+    assert not model.policy.q_net_target.training
     obs = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
     actions, _ = model.predict(obs, deterministic=True)
     single = np.concatenate([model.predict(o[None], deterministic=True)[0] for o in obs])

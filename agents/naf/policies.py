@@ -19,7 +19,6 @@ from torch import nn
 
 from agents.common import GreedyQPolicy
 
-
 # The paper's NAF used TF's batch_norm with decay 0.999 and epsilon 1e-3 (reference §4.6).
 BN_MOMENTUM = 1e-3
 BN_EPS = 1e-3
@@ -97,7 +96,14 @@ class NAFPolicy(GreedyQPolicy):
         return net(obs, actions)
 
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        return self.q_net_target.heads(obs)[0], {}
+        """V_target(s'). With BatchNorm the target network normalises s' by the minibatch's own
+        statistics, as Q(s, a) in the loss is: with the running statistics the TD target diverged
+        on HalfCheetah-v5 (docs/rl.md). The running statistics this updates are replaced by the
+        online network's after the update step."""
+        self.q_net_target.train(True)
+        value = self.q_net_target.heads(obs)[0]
+        self.q_net_target.train(False)
+        return value, {}
 
     def _predict(self, observation: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
         return self.q_net.heads(observation.float())[1]
