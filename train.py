@@ -10,7 +10,9 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import sys
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -108,6 +110,16 @@ def report(spec: RunSpec, result: RunResult) -> None:
     )
 
 
+def finish(spec: RunSpec, result: Callable[[], RunResult]) -> bool:
+    """Report one run; a run that fails with :class:`RunError` gets one error line and the others go on."""
+    try:
+        report(spec, result())
+    except RunError as exc:
+        print(f"train.py: error: {exc}", file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -115,21 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     except (AgentError, EnvError, ConfigError, ValueError) as exc:
         print(f"train.py: error: {exc}", file=sys.stderr)
         return 2
-    try:
-        if args.workers == 1:
-            for spec in specs:
-                report(spec, train_run(spec))
-        else:
-            context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-                futures = {pool.submit(train_run, spec): spec for spec in specs}
-                for future, spec in futures.items():
-                    report(spec, future.result())
-    except RunError as exc:
-        print(f"train.py: error: {exc}", file=sys.stderr)
-        return 2
+    if args.workers == 1:
+        succeeded = [finish(spec, partial(train_run, spec)) for spec in specs]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+            futures = [(spec, pool.submit(train_run, spec)) for spec in specs]
+            succeeded = [finish(spec, future.result) for spec, future in futures]
     print(f"TensorBoard: tensorboard --logdir {args.log_dir}")
-    return 0
+    return 0 if all(succeeded) else 2
 
 
 if __name__ == "__main__":

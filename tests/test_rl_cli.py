@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import train
-from agents import ICNN
+from agents import AGENTS, ICNN
 from icnn_rl import evaluate, report
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint
 
@@ -79,7 +79,7 @@ def test_several_agents_and_seeds_in_one_call_with_workers(tmp_path: Path) -> No
             assert str(run_dir / "model.zip") in result.stdout
 
 
-def test_resume_continues_step_count_and_curves(tmp_path: Path) -> None:
+def test_resume_continues_step_count_and_curves(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     solver = ["--set", "act_solver.max_iter=2", "--set", "target_solver.max_iter=2"]
     args = ["--agent", "icnn", "--log-dir", str(tmp_path), *FAST, *solver]
     assert train.main([*args, "--steps", "100"]) == 0
@@ -103,6 +103,12 @@ def test_resume_continues_step_count_and_curves(tmp_path: Path) -> None:
     assert train.main([*args, "--steps", "200", "--resume"]) == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (metrics["steps"], metrics["timed_steps"], metrics["invocations"]) == (200, 50, 1)
+    # a resume keeps the run's settings: a changed hyperparameter is refused, config.yaml untouched
+    config = (run_dir / "config.yaml").read_text()
+    capsys.readouterr()
+    assert train.main([*args, "--steps", "250", "--resume", "--set", "gamma=0.5"]) == 2
+    assert "differs from the run's config.yaml in gamma" in capsys.readouterr().err
+    assert (run_dir / "config.yaml").read_text() == config
 
 
 def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
@@ -163,6 +169,27 @@ def test_bad_input_exits_nonzero_without_traceback() -> None:
     result = run_cli("train.py", "--agent", "sac", "--steps", "10")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and "unknown agent 'sac'" in result.stderr
+
+
+def test_diverged_runs_stop_with_one_line_each_and_keep_the_last_good_checkpoint(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    # With an absurd learning rate the weights overflow in the first updates (after step 50); the
+    # checkpoint at step 50 precedes them, and the divergence guard stops each run at step 100.
+    blow_up = ["--set", "learning_rate=1e30", "--set", "checkpoint_interval=50", "--steps", "400"]
+    args = ["--agent", "naf", "ddpg", "--log-dir", str(tmp_path), *blow_up, *FAST]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 2 and "Traceback" not in err  # the grid went on to DDPG after NAF failed
+    for line, agent in zip(lines, ["naf", "ddpg"]):
+        assert line.startswith(f"train.py: error: {agent} on InvertedPendulum-v5 seed 0 diverged:")
+        assert "became non-finite (NaN or inf) by step 100" in line and "step50.zip" in line
+        run_dir = tmp_path / "InvertedPendulum-v5" / agent / "seed0"
+        model_path, _ = latest_checkpoint(run_dir / "checkpoints")
+        assert model_path.name == "step50.zip" and not (run_dir / "model.zip").exists()
+        loaded = AGENTS[agent].algo.load(model_path, device="cpu")
+        assert all(p.isfinite().all() for p in loaded.policy.parameters())
 
 
 def test_evaluate_run_directory_with_video_and_report(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""Training callbacks: the paper's test protocol and periodic checkpoints."""
+"""Training callbacks: the paper's test protocol, periodic checkpoints and a divergence guard."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from icnn_rl.rl.checkpoints import write_checkpoint
@@ -35,6 +37,37 @@ def write_evaluations(path: Path, rows: list[tuple[int, float]]) -> None:
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         writer.writerows(rows)
+
+
+class DivergedError(RuntimeError):
+    """The model's parameters or statistics became non-finite (NaN or ±inf) during training."""
+
+
+def check_finite(model: BaseAlgorithm) -> None:
+    """Raise :class:`DivergedError` naming the first non-finite tensor of the policy's state
+    (parameters and buffers such as BatchNorm statistics)."""
+    for name, tensor in model.policy.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise DivergedError(f"{name} became non-finite (NaN or inf) by step {model.num_timesteps}")
+
+
+class DivergenceGuard(BaseCallback):
+    """Stop training with :class:`DivergedError` once the policy's state is non-finite, checked
+    every ``interval`` env steps (a diverged network never recovers: its updates are NaN)."""
+
+    def __init__(self, interval: int) -> None:
+        super().__init__()
+        self.interval = interval
+        self._next_check = 0
+
+    def _on_training_start(self) -> None:
+        self._next_check = self.num_timesteps + self.interval
+
+    def _on_step(self) -> bool:
+        if self.num_timesteps >= self._next_check:
+            check_finite(self.model)
+            self._next_check += self.interval
+        return True
 
 
 class PaperTestCallback(BaseCallback):
@@ -89,7 +122,8 @@ class CheckpointCallback(BaseCallback):
 
     It runs at the end of a rollout, after SB3 has stored the step's transition (``_on_step``
     runs before that), so the buffer holds exactly ``num_timesteps`` transitions. ``timing``,
-    if given, returns the run's cumulative time at that moment, saved with the checkpoint.
+    if given, returns the run's cumulative time at that moment, saved with the checkpoint. A
+    non-finite model is not saved (:func:`check_finite`), so the last checkpoint stays usable.
     """
 
     def __init__(
@@ -112,6 +146,7 @@ class CheckpointCallback(BaseCallback):
 
     def save(self) -> None:
         """Write a checkpoint now (its time is added to ``seconds``)."""
+        check_finite(self.model)
         start = time.perf_counter()
         write_checkpoint(self.model, self.directory, self.timing() if self.timing else None)
         self._last = self.model.num_timesteps

@@ -19,7 +19,13 @@ from stable_baselines3.common.logger import configure
 from agents import agent_spec
 from envs import make_env, task_for
 from icnn_rl.rl.build import build_model
-from icnn_rl.rl.callbacks import CheckpointCallback, PaperTestCallback, truncate_evaluations
+from icnn_rl.rl.callbacks import (
+    CheckpointCallback,
+    DivergedError,
+    DivergenceGuard,
+    PaperTestCallback,
+    truncate_evaluations,
+)
 from icnn_rl.rl.checkpoints import (
     checkpoint_timing,
     latest_checkpoint,
@@ -31,7 +37,8 @@ TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env w
 
 
 class RunError(RuntimeError):
-    """A run directory that cannot be used as asked (e.g. it exists and --resume was not given)."""
+    """A run that cannot go on: its directory cannot be used as asked (e.g. it exists and
+    --resume was not given), or its network diverged."""
 
 
 @dataclass(frozen=True)
@@ -105,8 +112,11 @@ def run_metrics(steps: int, totals: dict[str, float]) -> dict[str, float]:
     }
 
 
-def _write_config(spec: RunSpec) -> None:
-    resolved = {
+RESUME_MAY_CHANGE = ("steps", "device")  # what a --resume may set anew; the rest is the run's
+
+
+def _resolved(spec: RunSpec) -> dict[str, Any]:
+    return {
         "agent": spec.agent,
         "env": spec.env_id,
         "seed": spec.seed,
@@ -114,7 +124,28 @@ def _write_config(spec: RunSpec) -> None:
         "device": spec.device,
         **spec.config,
     }
-    (spec.run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+
+
+def _check_resume_config(spec: RunSpec) -> None:
+    """A resumed run keeps its config: a checkpoint carries the old settings, so a differing
+    ``--set`` or ``--config`` would be ignored in training yet written to ``config.yaml``."""
+    try:
+        saved = yaml.safe_load((spec.run_dir / "config.yaml").read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise RunError(f"--resume {spec.run_dir}: cannot read its config.yaml ({exc})") from None
+    wanted = yaml.safe_load(yaml.safe_dump(_resolved(spec), sort_keys=False))
+    keys = sorted(key for key in wanted.keys() | saved.keys()
+                  if key not in RESUME_MAY_CHANGE and wanted.get(key) != saved.get(key))
+    if keys:
+        raise RunError(
+            f"--resume {spec.run_dir}: the config differs from the run's config.yaml in {', '.join(keys)}; "
+            f"resume with the run's settings (only {' and '.join(RESUME_MAY_CHANGE)} may change) "
+            "or start a new run in another --log-dir"
+        )
+
+
+def _write_config(spec: RunSpec) -> None:
+    (spec.run_dir / "config.yaml").write_text(yaml.safe_dump(_resolved(spec), sort_keys=False))
 
 
 def train_run(spec: RunSpec) -> RunResult:
@@ -127,6 +158,8 @@ def train_run(spec: RunSpec) -> RunResult:
         raise RunError(
             f"run directory {run_dir} already exists; pass --resume to continue it or pick another --log-dir"
         )
+    if spec.resume and (run_dir / "config.yaml").exists():
+        _check_resume_config(spec)
     run_dir.mkdir(parents=True, exist_ok=True)
     _write_config(spec)
 
@@ -157,12 +190,20 @@ def train_run(spec: RunSpec) -> RunResult:
 
     checkpointer = CheckpointCallback(checkpoint_dir, config["checkpoint_interval"] or 10 * interval, totals)
     if spec.steps > timer.start_step:
-        model.learn(
-            spec.steps - timer.start_step,
-            callback=[tester, checkpointer],
-            reset_num_timesteps=latest is None,
-            progress_bar=spec.progress,
-        )
+        try:
+            model.learn(
+                spec.steps - timer.start_step,
+                callback=[DivergenceGuard(interval), tester, checkpointer],
+                reset_num_timesteps=latest is None,
+                progress_bar=spec.progress,
+            )
+        except DivergedError as exc:
+            last = latest_checkpoint(checkpoint_dir)
+            kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
+            raise RunError(
+                f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
+                f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
+            ) from None
     checkpointer.init_callback(model)
     checkpointer.save()
     model_path = run_dir / "model.zip"
