@@ -21,7 +21,7 @@ from pathlib import Path
 from envs import task_for
 from icnn_rl.report import write_report
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.run import RunSpec, train_run
+from icnn_rl.rl.run import RunError, RunSpec, train_run
 
 TEN_K_TASKS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5")
 LONG_TASK = "HalfCheetah-v5"
@@ -60,7 +60,11 @@ def main() -> None:
         if (spec.run_dir / "model.zip").exists():
             continue
         start = time.perf_counter()
-        result = train_run(dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists()))
+        try:
+            result = train_run(dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists()))
+        except RunError as exc:  # e.g. diverged: the report shows the run's tests up to there
+            print(f"{spec.env_id} {spec.agent} seed{spec.seed}: {exc}", flush=True)
+            continue
         print(
             f"{spec.env_id} {spec.agent} seed{spec.seed}: {time.perf_counter() - start:.0f} s wall, "
             f"{result.env_steps_per_second:.1f} train env steps/s",
