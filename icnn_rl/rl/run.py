@@ -133,6 +133,8 @@ def _check_resume_config(spec: RunSpec) -> None:
         saved = yaml.safe_load((spec.run_dir / "config.yaml").read_text())
     except (OSError, yaml.YAMLError) as exc:
         raise RunError(f"--resume {spec.run_dir}: cannot read its config.yaml ({exc})") from None
+    if not isinstance(saved, dict):
+        raise RunError(f"--resume {spec.run_dir}: its config.yaml is not a mapping of settings")
     wanted = yaml.safe_load(yaml.safe_dump(_resolved(spec), sort_keys=False))
     keys = sorted(key for key in wanted.keys() | saved.keys()
                   if key not in RESUME_MAY_CHANGE and wanted.get(key) != saved.get(key))
@@ -189,23 +191,23 @@ def train_run(spec: RunSpec) -> RunResult:
         return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
 
     checkpointer = CheckpointCallback(checkpoint_dir, config["checkpoint_interval"] or 10 * interval, totals)
-    if spec.steps > timer.start_step:
-        try:
+    try:
+        if spec.steps > timer.start_step:
             model.learn(
                 spec.steps - timer.start_step,
                 callback=[DivergenceGuard(interval), tester, checkpointer],
                 reset_num_timesteps=latest is None,
                 progress_bar=spec.progress,
             )
-        except DivergedError as exc:
-            last = latest_checkpoint(checkpoint_dir)
-            kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
-            raise RunError(
-                f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
-                f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
-            ) from None
-    checkpointer.init_callback(model)
-    checkpointer.save()
+        checkpointer.init_callback(model)
+        checkpointer.save()   # the final checkpoint, also checked for divergence
+    except DivergedError as exc:
+        last = latest_checkpoint(checkpoint_dir)
+        kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
+        raise RunError(
+            f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
+            f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
+        ) from None
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
     metrics = run_metrics(model.num_timesteps, totals())
