@@ -11,6 +11,8 @@ import itertools
 import time
 from abc import abstractmethod
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar
 
 import torch
@@ -266,6 +268,21 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
                 self.logger.record_mean(key, value)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
         self._record_times()
+
+    @contextmanager
+    def untimed(self) -> Iterator[None]:
+        """Leave what runs inside (test episodes, checkpoints) out of ``time/*``: its phases are
+        dropped and the current cycle is shortened by its duration."""
+        kept = self.policy.times.pop()
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.policy.times.pop()
+            for key, seconds in kept.items():
+                self.policy.times.seconds[key] += seconds
+            if getattr(self, "_cycle_end", None) is not None:
+                self._cycle_end += time.perf_counter() - start
 
     def _record_times(self) -> None:
         """``time/*`` (ms, averaged until the next log dump): the cycle from the end of one train()

@@ -3,12 +3,12 @@ default configs (same hidden sizes), measured in one process with one torch thre
 ICNN's time goes.
 
     python -m benchmarks.rl_throughput [--env InvertedPendulum-v5] [--steps 200] [--rounds 3]
-    python -m benchmarks.rl_throughput --from-runs ~/runs/results --env Reacher-v5 --checkpoint-step 10000
+    python -m benchmarks.rl_throughput --from-runs ~/runs/results --env Reacher-v5
 
 Fresh (default): each agent first collects its ``learning_starts`` random warm-up steps (not
 timed), so the timed steps are the first updates of training. Trained (``--from-runs``): each
-agent continues its seed-0 run of the RL results benchmark from the checkpoint at
-``--checkpoint-step`` (model, optimizer and replay buffer), which is what a run costs late in
+agent continues its seed-0 run of the RL results benchmark from its newest checkpoint (or the one
+at ``--checkpoint-step``) with its optimizer and replay buffer, which is what a run costs late in
 training. Either way the agents then take turns, ``rounds`` times, training ``steps`` env steps
 each, so a changing machine load affects them alike.
 
@@ -27,11 +27,13 @@ import time
 from pathlib import Path
 
 import torch
+from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from agents import AGENTS, agent_spec
 from envs import make_env
 from icnn_rl.rl.build import build_model
+from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config
 
 PHASES = ("cycle", "network", "subproblem", "other")
@@ -43,19 +45,23 @@ def fresh_model(agent: str, env_id: str, budget_after_warmup: int, overrides: li
     config = resolve_config(agent, env_id, overrides=overrides)
     model = build_model(agent, env_id, config, seed=0, steps=config["learning_starts"] + budget_after_warmup,
                         device="cpu")
+    model.set_logger(Logger(None, []))
     model.learn(config["learning_starts"], log_interval=None)
     return model
 
 
-def trained_model(agent: str, env_id: str, runs: Path, step: int) -> OffPolicyAlgorithm:
-    """The seed-0 run of ``runs`` at its checkpoint ``step``, with its replay buffer, ready to continue."""
-    checkpoint = runs / env_id / agent / "seed0" / "checkpoints" / f"step{step}.zip"
-    if not checkpoint.exists():
-        raise SystemExit(f"no checkpoint {checkpoint}; run the RL results benchmark first "
-                         "(python -m benchmarks.rl_results) or pick another --checkpoint-step")
+def trained_model(agent: str, env_id: str, runs: Path, step: int | None) -> OffPolicyAlgorithm:
+    """The seed-0 run of ``runs`` at its checkpoint ``step`` (default: the newest), with its replay
+    buffer, ready to continue."""
+    checkpoints = runs / env_id / agent / "seed0" / "checkpoints"
+    found = latest_checkpoint(checkpoints) if step is None else (checkpoints / f"step{step}.zip",
+                                                                 checkpoints / f"step{step}.buffer.pkl")
+    if found is None or not found[0].exists():
+        raise SystemExit(f"no checkpoint {'in ' + str(checkpoints) if step is None else found[0]}; run the RL "
+                         "results benchmark first (python -m benchmarks.rl_results) or pick another --checkpoint-step")
     env = make_env(env_id, reward_scale=resolve_config(agent, env_id)["reward_scale"])
-    model = agent_spec(agent).algo.load(checkpoint, env=env, device="cpu")
-    model.load_replay_buffer(checkpoint.with_suffix(".buffer.pkl"))
+    model = agent_spec(agent).algo.load(found[0], env=env, device="cpu")
+    model.load_replay_buffer(found[1])
     return model
 
 
@@ -114,7 +120,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--from-runs", type=Path, default=None,
                         help="continue each agent's seed-0 run in this results directory")
-    parser.add_argument("--checkpoint-step", type=int, default=10_000)
+    parser.add_argument("--checkpoint-step", type=int, default=None, help="default: each run's newest")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                         help="override an ICNN config key (fresh models only)")
     parser.add_argument("--out", type=Path, default=None, help="append the tables to this Markdown file")
@@ -127,6 +133,8 @@ def main() -> None:
         if args.from_runs is None else trained_model(agent, args.env, args.from_runs, args.checkpoint_step)
         for agent in AGENTS
     }
+    for model in models.values():
+        model.set_logger(Logger(None, []))   # scalars are only read back from the logger
     speeds: dict[str, list[float]] = {agent: [] for agent in AGENTS}
     phases: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
     logged: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
@@ -136,7 +144,8 @@ def main() -> None:
             speeds[agent].append(speed)
             phases[agent].append(spent)
             logged[agent].append(values)
-    state = "fresh" if args.from_runs is None else f"trained, step-{args.checkpoint_step} checkpoints"
+    state = "fresh" if args.from_runs is None else "trained, from " + ", ".join(
+        f"{agent} step {model.num_timesteps}" for agent, model in models.items())
     if args.overrides:
         state += ", ICNN " + " ".join(args.overrides)
     text = report(args.env, state, args.steps, args.rounds, speeds, phases, logged)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 
 import numpy as np
 import pytest
@@ -271,3 +272,16 @@ def test_icnn_saves_and_loads_its_proposal_and_its_optimizer(tmp_path) -> None:
 def test_icnn_rejects_an_unknown_proposal() -> None:
     with pytest.raises(ValueError, match="proposal"):
         small_model("icnn", extra=("proposal=transformer",))
+
+
+def test_time_spent_in_tests_and_checkpoints_is_left_out_of_the_update_cycle() -> None:
+    model = small_model("icnn")
+    model.learn(60)
+    times = model.policy.times
+    times.seconds["network"] = 0.5                 # spent in training before the test
+    model._cycle_end = cycle_end = 100.0
+    with model.untimed():
+        times.seconds["network"] += 7.0            # e.g. acting in test episodes
+        time.sleep(0.01)
+    assert times.seconds["network"] == 0.5
+    assert model._cycle_end >= cycle_end + 0.01

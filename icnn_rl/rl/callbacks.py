@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import time
 from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -106,9 +107,10 @@ class PaperTestCallback(BaseCallback):
     def _test(self) -> None:
         start = time.perf_counter()
         returns = []
-        for _ in range(self.episodes):
-            returns.append(rollout(self.model, self.env, seed=None if self._seeded else self.seed))
-            self._seeded = True
+        with getattr(self.model, "untimed", nullcontext)():   # tests are not training time
+            for _ in range(self.episodes):
+                returns.append(rollout(self.model, self.env, seed=None if self._seeded else self.seed))
+                self._seeded = True
         mean = self.last_return = float(np.mean(returns))
         with open(self.csv_path, "a", newline="") as handle:
             csv.writer(handle).writerow((self.num_timesteps, mean))
@@ -148,6 +150,7 @@ class CheckpointCallback(BaseCallback):
         """Write a checkpoint now (its time is added to ``seconds``)."""
         check_finite(self.model)
         start = time.perf_counter()
-        write_checkpoint(self.model, self.directory, self.timing() if self.timing else None)
+        with getattr(self.model, "untimed", nullcontext)():
+            write_checkpoint(self.model, self.directory, self.timing() if self.timing else None)
         self._last = self.model.num_timesteps
         self.seconds += time.perf_counter() - start
