@@ -28,7 +28,7 @@ whose start is within tolerance stops after one evaluation.
 
 The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
 network's dtype: in float32 its Newton steps stall before the gap certifies. On the CPU it runs as
-a compiled loop over rows (:mod:`~icnn_rl.convex.compiled_dual`), elsewhere as the tensor
+a compiled loop over rows (:mod:`~icnn_rl.convex.compiled_bundle`), elsewhere as the tensor
 operations of :func:`solve_dual`. Per-row state lives in
 padded tensors [B, K, n] with a mask of present cuts; a row that has converged keeps its bundle,
 stops adding cuts and leaves the sub-problem. Cuts whose multiplier is exactly 0 can be pruned (the
@@ -43,7 +43,6 @@ g_i = ∇_p f(x, p^i; θ) and h_i = f(x, p^i; θ) − g_i·p^i with the points p
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
@@ -164,17 +163,13 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
     return out.index_copy(0, rows, lam)
 
 
-def _dual_solver(path: str, device: torch.device) -> Callable[..., Tensor]:
-    """The sub-problem solver for ``path`` (see :func:`bundle_entropy`) on ``device``."""
+def _use_compiled(path: str, device: torch.device) -> bool:
+    """Whether ``path`` (see :func:`bundle_entropy`) means the compiled loops on ``device``."""
     if path not in SUBPROBLEM_PATHS:
         raise ValueError(f"subproblem={path!r} is unknown; valid: {', '.join(SUBPROBLEM_PATHS)}")
-    if path == "tensor" or (path == "auto" and device.type != "cpu"):
-        return solve_dual
-    if device.type != "cpu":
+    if path == "compiled" and device.type != "cpu":
         raise ValueError(f"subproblem='compiled' runs on the CPU; this solve is on {device}; use 'tensor' or 'auto'")
-    from .compiled_dual import solve_dual_compiled  # numba compiles on first use
-
-    return solve_dual_compiled
+    return path == "compiled" or (path == "auto" and device.type == "cpu")
 
 
 def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float = 1e-6,
@@ -193,9 +188,11 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     :param newton_iter: projected Newton iterations per sub-problem, warm-started from the previous
         multipliers (5 measured ~2.5× faster than 20 for the same gaps; benchmarks/solver.py).
     :param prune: drop cuts whose multiplier is 0 after each sub-problem (the original code's rule).
-    :param subproblem: ``compiled`` (:mod:`~icnn_rl.convex.compiled_dual`, CPU only), ``tensor``
-        (:func:`solve_dual`, any device) or ``auto`` (compiled on the CPU, tensor elsewhere).
-    :param times: if given, receives the seconds spent in ``network`` and ``subproblem``.
+    :param subproblem: how the work between evaluations runs: ``compiled`` (loops over the running
+        rows, :mod:`~icnn_rl.convex.compiled_bundle`, CPU only), ``tensor`` (batched tensor
+        operations with :func:`solve_dual`, any device) or ``auto`` (compiled on the CPU, tensor elsewhere).
+    :param times: if given, receives the seconds spent in ``network`` and in ``subproblem`` (the
+        work between evaluations).
     :param first_cut: f(y0) [B] and ∇_y f(y0) [B, n] when the caller has evaluated them already
         (the first evaluation is then skipped).
     :return: the result (the best evaluated point of each row, with its certified gap) and the final
@@ -207,7 +204,7 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
                          "(the barrier makes its sub-problem smooth); use a first-order method for ε = 0")
     if max_iter < 1:
         raise ValueError(f"max_iter={max_iter} must be >= 1")
-    dual_solver = _dual_solver(subproblem, y0.device)
+    compiled = _use_compiled(subproblem, y0.device)
     eps = float(entropy_weight)
     lo, hi = float(bounds[0]), float(bounds[1])
     span = hi - lo
@@ -225,48 +222,87 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     active = torch.ones(B, dtype=torch.bool, device=y0.device)
     converged = torch.zeros_like(active)
     iterations = torch.zeros(B, dtype=torch.long, device=y0.device)
-    slots = torch.arange(K, device=y0.device)
-    rows = torch.arange(B, device=y0.device)   # the running rows
+    gap = torch.zeros(B, **zeros)
+    state = (G, h, points, present, lam, p, best, best_p, active, converged, iterations, gap)
+    settings = (eps, tol, atol, newton_iter, prune)
+    iterate = _compiled_iterations if compiled else _tensor_iterations
+    iterate(energy, y0.dtype, span, lo, state, settings, times, first_cut)
+    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged,
+                         gap.clamp_min(0.0).to(y0.dtype))
+    return result, Bundle(G, h, points, present, lam)
+
+
+def _cuts(energy: Energy, t: int, p: Tensor, rows: Tensor, dtype: torch.dtype, lo: float, span: float,
+          times: PhaseTimes | None, first_cut: tuple[Tensor, Tensor] | None) -> tuple[Tensor, Tensor]:
+    """f and g = ∇_p f (float64) at the points p of ``rows``, as [B] and [B, n] with zeros on the
+    other rows; the first iteration takes ``first_cut`` if given."""
+    if t == 0 and first_cut is not None:
+        f, grad_y = first_cut
+    else:
+        with timed(times, "network"):
+            f, grad_y = value_and_grad(energy, (lo + span * p).to(dtype), None if len(rows) == len(p) else rows)
+    return f.detach().double(), grad_y.detach().double() * span
+
+
+def _compiled_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: tuple[Tensor, ...],
+                         settings: tuple, times: PhaseTimes | None,
+                         first_cut: tuple[Tensor, Tensor] | None) -> None:
+    """The iterations with the work between evaluations in compiled loops over the running rows."""
+    from .compiled_bundle import absorb_cuts  # numba compiles (or loads its cache) on first use
+
+    p, active = state[5], state[8]
+    K = state[0].shape[1]
+    rows = torch.arange(len(p))
     for t in range(K):
-        if t == 0 and first_cut is not None:
-            f, grad_y = first_cut
-        else:
-            with timed(times, "network"):
-                f, grad_y = value_and_grad(energy, (lo + span * p).to(y0.dtype), None if len(rows) == B else rows)
-        f, g = f.detach().double(), grad_y.detach().double() * span
+        f, g = _cuts(energy, t, p, rows, dtype, lo, span, times, first_cut)
+        with timed(times, "subproblem"):
+            absorb_cuts(rows, f[rows], g[rows], t, state, *settings)
+        rows = active.nonzero().squeeze(1)
+        if len(rows) == 0:
+            break
+
+
+def _tensor_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: tuple[Tensor, ...],
+                       settings: tuple, times: PhaseTimes | None,
+                       first_cut: tuple[Tensor, Tensor] | None) -> None:
+    """The iterations as batched tensor operations (any device); ``state`` is updated in place."""
+    G, h, points, present, lam, p, best, best_p, active, converged, iterations, gap = state
+    eps, tol, atol, newton_iter, prune = settings
+    B, K = lam.shape
+    slots = torch.arange(K, device=G.device)
+    rows = torch.arange(B, device=G.device)   # the running rows
+    for t in range(K):
+        f, g = _cuts(energy, t, p, rows, dtype, lo, span, times, first_cut)
         obj = f - eps * binary_entropy(p)
         better = active & (obj < best)
-        best = torch.where(better, obj, best)
-        best_p = torch.where(better.unsqueeze(1), p, best_p)
+        best.copy_(torch.where(better, obj, best))
+        best_p.copy_(torch.where(better.unsqueeze(1), p, best_p))
         iterations += active
         # The new cut of every running row goes into its first free slot; all present slots lie
         # in [0, t] (t cuts were added before), so the sub-problem needs only k = t + 1 of them.
         new = (slots == (~present).to(torch.int8).argmax(1, keepdim=True)) & active.unsqueeze(1)
-        G = torch.where(new.unsqueeze(2), g.unsqueeze(1), G)
-        h = torch.where(new, (f - (g * p).sum(1)).unsqueeze(1), h)
-        points = torch.where(new.unsqueeze(2), p.unsqueeze(1), points)
-        lam = torch.where(new & ~present.any(1, keepdim=True), 1.0, lam)   # a row's first cut gets λ = 1
-        present = present | new
+        G.copy_(torch.where(new.unsqueeze(2), g.unsqueeze(1), G))
+        h.copy_(torch.where(new, (f - (g * p).sum(1)).unsqueeze(1), h))
+        points.copy_(torch.where(new.unsqueeze(2), p.unsqueeze(1), points))
+        lam.copy_(torch.where(new & ~present.any(1, keepdim=True), 1.0, lam))   # a row's first cut gets λ = 1
+        present |= new
         k = t + 1
         if k > 1:   # only the rows still running enter the sub-problem
             dual_tol = 1e-4 * (atol + tol * (1 + best[rows].abs()))   # the dual must certify the gap
             with timed(times, "subproblem"):
-                sub = dual_solver(G[rows, :k], h[rows, :k], present[rows, :k], lam[rows, :k], new[rows, :k],
-                                  eps, newton_iter, dual_tol)
+                sub = solve_dual(G[rows, :k], h[rows, :k], present[rows, :k], lam[rows, :k], new[rows, :k],
+                                 eps, newton_iter, dual_tol)
             lam[:, :k] = lam[:, :k].index_copy(0, rows, sub)
-        gap = best + dual_objective(lam, G, h, eps)    # best F minus the dual's lower bound
+        gap.copy_(best + dual_objective(lam, G, h, eps))    # best F minus the dual's lower bound
         done = active & within_tolerance(gap, best, tol, atol)
         converged |= done
         active &= ~done
-        p = torch.where(active.unsqueeze(1), primal_point(lam, G, eps), p)
+        p.copy_(torch.where(active.unsqueeze(1), primal_point(lam, G, eps), p))
         if prune:
             present &= lam > 0
         if not bool(active.any()):
             break
         rows = active.nonzero().squeeze(1)
-    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged,
-                         gap.clamp_min(0.0).to(y0.dtype))
-    return result, Bundle(G, h, points, present, lam)
 
 
 class _BundleKKT(torch.autograd.Function):

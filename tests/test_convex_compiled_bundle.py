@@ -8,7 +8,7 @@ from convex_helpers import curved_picnn
 
 from icnn_rl.convex import SolverConfig, rl_picnn, solve
 from icnn_rl.convex.bundle_entropy import bundle_entropy, dual_objective, primal_point, solve_dual
-from icnn_rl.convex.compiled_dual import solve_dual_compiled
+from icnn_rl.convex.compiled_bundle import solve_dual_compiled
 
 
 def random_bundle(rows: int, cuts: int, dim: int, seed: int, duplicates: bool = False, padded: bool = False):

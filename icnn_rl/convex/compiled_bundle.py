@@ -1,13 +1,19 @@
-"""The bundle's dual sub-problem as a compiled loop over rows (numba), for the CPU.
+"""Bundle entropy's work between network evaluations as compiled loops over rows (numba), for the CPU.
 
-Same algorithm, step for step, as the tensor path :func:`icnn_rl.convex.bundle_entropy.solve_dual`
-(see its docstring): the segment warm start, then projected Newton iterations on the simplex with
-the pivot eliminated, Levenberg-Marquardt damping, and the first of the candidate steps
-α = 1, 1/4, …, 4^-6 along the Newton step and then the scaled gradient that passes Armijo's
-test. On the CPU the tensor path spends its time in per-operation overhead (dozens of small
-tensor operations per Newton iteration on [B, K, K] tensors); here a row costs O(K²n + K³)
-arithmetic and nothing else, so the sub-problem's cost scales with the rows it has. The tensor
-path stays for GPUs. Both agree to rounding (tests compare λ, points and gaps at 1e-8).
+:func:`absorb_cuts` does, for each running row, what the tensor path of
+:func:`icnn_rl.convex.bundle_entropy.bundle_entropy` does between two evaluations: the objective
+and best point, the new cut in the row's first free slot, the dual sub-problem, the certified gap
+and stopping rule, and the next point p(λ). The dual sub-problem (:func:`solve_dual_compiled`)
+follows :func:`icnn_rl.convex.bundle_entropy.solve_dual` step for step: the segment warm start,
+then projected Newton iterations on the simplex with the pivot eliminated, Levenberg-Marquardt
+damping, and the first of the candidate steps α = 1, 1/4, …, 4^-6 along the Newton step and then
+the scaled gradient that passes Armijo's test.
+
+On the CPU the tensor path spends its time in per-operation overhead (dozens of small tensor
+operations per iteration on [B, K, n] tensors, whatever the number of rows still running); here a
+row costs O(K²n + K³) arithmetic and nothing else, so the cost scales with the rows that still
+run. The tensor path stays for GPUs. Both agree to rounding (tests compare points, gaps and
+iteration counts at 1e-8).
 """
 
 from __future__ import annotations
@@ -178,10 +184,86 @@ def _solve_row(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarra
 
 
 @numba.njit(cache=True)
+def _entropy(p: np.ndarray) -> float:
+    """H(p) = −Σ_j [p_j log p_j + (1 − p_j) log(1 − p_j)] (0·log 0 = 0)."""
+    total = 0.0
+    for value in p:
+        if value > 0.0:
+            total -= value * math.log(value)
+        if value < 1.0:
+            total -= (1.0 - value) * math.log1p(-value)
+    return total
+
+
+@numba.njit(cache=True)
+def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.ndarray, h: np.ndarray,
+                 points: np.ndarray, present: np.ndarray, lam: np.ndarray, p: np.ndarray, best: np.ndarray,
+                 best_p: np.ndarray, active: np.ndarray, converged: np.ndarray, iterations: np.ndarray,
+                 gap: np.ndarray, eps: float, tol: float, atol: float, newton_iter: int, prune: bool,
+                 steps: np.ndarray, segment: np.ndarray) -> None:
+    K, n = G.shape[1], G.shape[2]
+    k = t + 1
+    new = np.zeros(k, dtype=np.bool_)
+    for i in range(rows.shape[0]):
+        b = rows[i]
+        objective = f[i] - eps * _entropy(p[b])
+        iterations[b] += 1
+        if objective < best[b]:
+            best[b] = objective
+            best_p[b, :] = p[b]
+        slot = 0
+        while slot < K and present[b, slot]:
+            slot += 1
+        first = True
+        for j in range(K):
+            if present[b, j]:
+                first = False
+        offset = f[i]
+        for j in range(n):
+            G[b, slot, j] = g[i, j]
+            points[b, slot, j] = p[b, j]
+            offset -= g[i, j] * p[b, j]
+        h[b, slot] = offset
+        present[b, slot] = True
+        if first:
+            lam[b, slot] = 1.0
+        if k > 1:
+            new[:] = False
+            new[slot] = True
+            dual_tol = 1e-4 * (atol + tol * (1.0 + abs(best[b])))
+            _solve_row(G[b, :k], h[b, :k], present[b, :k], lam[b, :k], new, eps, newton_iter, dual_tol,
+                       steps, segment)
+        gap[b] = best[b] + _phi(lam[b, :k], G[b, :k], h[b, :k], eps)
+        if gap[b] <= atol + tol * (1.0 + abs(best[b])):
+            converged[b] = True
+            active[b] = False
+        else:
+            for j in range(n):
+                s = 0.0
+                for c in range(k):
+                    s += lam[b, c] * G[b, c, j]
+                p[b, j] = 1.0 / (1.0 + math.exp(s / eps))
+        if prune:
+            for c in range(K):
+                present[b, c] = present[b, c] and lam[b, c] > 0.0
+
+
+@numba.njit(cache=True)
 def _solve_rows(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarray, new: np.ndarray,
                 eps: float, newton_iter: int, tol: np.ndarray, steps: np.ndarray, segment: np.ndarray) -> None:
     for b in range(G.shape[0]):
         _solve_row(G[b], h[b], present[b], lam[b], new[b], eps, newton_iter, tol[b], steps, segment)
+
+
+def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, state: tuple[Tensor, ...], eps: float,
+                tol: float, atol: float, newton_iter: int, prune: bool) -> None:
+    """Take the cuts (f [R], g = ∇_p f [R, n], at the rows' current points) of the running ``rows``
+    at iteration ``t`` into ``state`` (G, h, points, present, lam, p, best, best_p, active,
+    converged, iterations, gap: CPU tensors of the bundle, float64 where real, updated in place)."""
+    arrays = [tensor.numpy() for tensor in state]
+    _absorb_rows(rows.numpy(), f.detach().double().contiguous().numpy(), g.detach().double().contiguous().numpy(),
+                 int(t), *arrays, float(eps), float(tol), float(atol), int(newton_iter), bool(prune),
+                 _STEPS, _SEGMENT)
 
 
 def solve_dual_compiled(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, eps: float,
