@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from icnn_rl.agents.icnn import ICNN
+from icnn_rl.agents.naf import NAF
 from stable_baselines3 import DDPG
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-
-from agents.icnn import ICNN
-from agents.naf import NAF
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,8 @@ MuJoCo's EGL backend (``MUJOCO_GL=egl`` unless already set) and need the ``video
 
 from __future__ import annotations
 
-import os
-
-os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco
-
 import argparse
+import os
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -25,8 +22,9 @@ from gymnasium.error import DependencyNotInstalled
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from stable_baselines3.common.save_util import load_from_zip_file
 
-from agents import AGENTS
-from envs import make_env
+from icnn_rl.agents import AGENTS
+from icnn_rl.cli import DEVICES, ConfigError, report_error, resolve_device
+from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.rollout import rollout
 
@@ -92,10 +90,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation env")
     parser.add_argument("--video", type=Path, default=None, help="write the rollouts to this .mp4")
-    parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     args = parser.parse_args(argv)
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering (read by the MuJoCo renderer)
     torch.set_num_threads(1)
     try:
+        resolve_device(args.device)
         if args.episodes < 1:
             raise EvaluateError(f"--episodes must be >= 1, got {args.episodes}")
         path = model_path_of(args.path)
@@ -104,9 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         if env_id is None:
             raise EvaluateError(f"{path} does not record its env id (not saved by train.py)")
         returns = evaluate(model, env_id, args.episodes, args.seed, args.video)
-    except (EvaluateError, ImportError, DependencyNotInstalled) as exc:
-        print(f"evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    except (EvaluateError, ConfigError, ImportError, DependencyNotInstalled) as exc:
+        return report_error(parser.prog, exc)
     print(
         f"{env_id}: mean return {np.mean(returns):.2f} ± {np.std(returns):.2f} (std) over "
         f"{len(returns)} deterministic episodes [{path}]"

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from icnn_rl.agents.common import GreedyQAlgorithm
+from icnn_rl.agents.icnn.policies import ICNNPolicy, MlpPolicy
 from stable_baselines3.common.policies import BasePolicy
-
-from agents.common import GreedyQAlgorithm
-from agents.icnn.policies import ICNNPolicy, MlpPolicy
 
 
 class ICNN(GreedyQAlgorithm):
