@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 
 import torch
-from icnn_rl.agents import AGENTS, agent_spec
-from icnn_rl.envs import make_env
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from icnn_rl.agents import AGENTS, agent_spec
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.config import resolve_config
 

@@ -33,6 +33,12 @@ class ConfigError(ValueError):
     """An unknown key, a value of the wrong type or range, or an unreadable config file."""
 
 
+def command_parser(doc: str, prog: str | None = None) -> argparse.ArgumentParser:
+    """A command's argument parser: its help shows the module docstring ``doc`` as written; ``prog``
+    (default: the script's name) starts the usage and every error line."""
+    return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def report_error(prog: str, message: object) -> int:
     """Print the convention's one error line for ``prog`` and return its exit status."""
     print(f"{prog}: error: {message}", file=sys.stderr)

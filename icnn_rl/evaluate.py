@@ -10,7 +10,6 @@ MuJoCo's EGL backend (``MUJOCO_GL=egl`` unless already set) and need the ``video
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from contextlib import nullcontext
@@ -20,10 +19,9 @@ import numpy as np
 import torch
 from gymnasium.error import DependencyNotInstalled
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.save_util import load_from_zip_file
 
-from icnn_rl.agents import AGENTS
-from icnn_rl.cli import DEVICES, ConfigError, report_error, resolve_device
+from icnn_rl.agents import load_agent
+from icnn_rl.cli import DEVICES, ConfigError, command_parser, report_error, resolve_device
 from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.rollout import rollout
@@ -48,16 +46,11 @@ def model_path_of(path: Path) -> Path:
 
 
 def load_model(path: Path, device: str = "auto") -> OffPolicyAlgorithm:
-    """Load a model saved by any registered agent, the class read from the file."""
+    """Load a model saved by any registered agent (:func:`icnn_rl.agents.load_agent`)."""
     try:
-        data, _, _ = load_from_zip_file(path, load_data=True, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - any unreadable zip is the same user error
-        raise EvaluateError(f"{path} is not a saved model: {exc}") from None
-    policy_class = data.get("policy_class")
-    for spec in AGENTS.values():
-        if policy_class in spec.algo.policy_aliases.values():
-            return spec.algo.load(path, device=device)
-    raise EvaluateError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
+        return load_agent(path, device=device)
+    except ValueError as exc:  # AgentError included
+        raise EvaluateError(str(exc)) from None
 
 
 def evaluate(
@@ -81,11 +74,7 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m icnn_rl.evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser(__doc__, "python -m icnn_rl.evaluate")
     parser.add_argument("path", type=Path, help="run directory or saved model (.zip)")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation env")

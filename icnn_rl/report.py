@@ -14,7 +14,6 @@ resumed from a checkpoint that had no timing saved) the cell says how many were 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ import yaml
 from matplotlib.figure import Figure
 from scipy import stats
 
-from icnn_rl.cli import check_output_dir, report_error, write_text_atomic
+from icnn_rl.cli import check_output_dir, command_parser, report_error, write_text_atomic
 from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
@@ -175,11 +174,7 @@ def write_report(runs_dir: Path, out: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m icnn_rl.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser(__doc__, "python -m icnn_rl.report")
     parser.add_argument("runs_dir", type=Path, help="the --log-dir of train.py")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default RUNS_DIR/report)")
     args = parser.parse_args(argv)

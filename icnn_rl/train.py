@@ -24,6 +24,7 @@ from icnn_rl.cli import (
     ConfigError,
     add_set_argument,
     check_output_dir,
+    command_parser,
     report_error,
     resolve_device,
 )
@@ -34,9 +35,7 @@ from icnn_rl.rl.run import RunError, RunResult, RunSpec, train_run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = command_parser(__doc__)
     parser.add_argument("--agent", nargs="+", default=["icnn"], help=f"agents to train: {', '.join(AGENTS)}")
     parser.add_argument(
         "--env", nargs="+", default=["InvertedPendulum-v5"], help="gymnasium env ids (Box actions)"

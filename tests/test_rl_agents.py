@@ -7,13 +7,13 @@ import copy
 import numpy as np
 import pytest
 import torch
-from icnn_rl.agents import AGENTS, NAF, agent_name_of
-from icnn_rl.envs import make_env
 from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
+from icnn_rl.agents import AGENTS, NAF, agent_name_of
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
 from icnn_rl.rl.config import resolve_config

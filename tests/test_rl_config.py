@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from icnn_rl.agents import AGENTS
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
 from icnn_rl import envs
+from icnn_rl.agents import AGENTS
 from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 from icnn_rl.rl.build import build_model, make_action_noise
 from icnn_rl.rl.config import harness_defaults, resolve_config

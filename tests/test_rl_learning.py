@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from icnn_rl.envs import make_env, task_for
 
+from icnn_rl.envs import make_env, task_for
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
 from icnn_rl.rl.config import resolve_config

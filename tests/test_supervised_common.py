@@ -94,20 +94,20 @@ def test_cli_writes_run_directory(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("argv", "message"),
+    ("options", "message"),
     [
-        (["--set", "nope=1"], "unknown key(s) ['nope']"),
-        (["--set", "device=tpu"], "unknown device 'tpu'; valid: cpu, cuda, auto"),
-        (["--set", "sizes"], "--set expects key=value"),
-        (["--config", "missing.yaml"], "cannot read config file missing.yaml"),
-        (["--run-dir", "{file}/run"], "is a file, not a directory"),
+        ("--set nope=1", "unknown key(s) ['nope']"),
+        ("--set device=tpu", "unknown device 'tpu'; valid: cpu, cuda, auto"),
+        ("--set sizes", "--set expects key=value"),
+        ("--config missing.yaml", "cannot read config file missing.yaml"),
+        ("--run-dir {file}/run", "is a file, not a directory"),
     ],
 )
 def test_cli_bad_input_is_one_error_line_and_status_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: str, message: str
 ) -> None:
     blocker = write(tmp_path / "c.yaml", {})
-    argv = [arg.format(file=blocker) for arg in argv]
+    argv = options.format(file=blocker).split()
     with pytest.raises(SystemExit) as exit_info:
         experiment_cli("toy", "toy", Toy, ["--config", str(blocker), *argv])
     err = capsys.readouterr().err

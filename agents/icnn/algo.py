@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from stable_baselines3.common.policies import BasePolicy
+
 from icnn_rl.agents.common import GreedyQAlgorithm
 from icnn_rl.agents.icnn.policies import ICNNPolicy, MlpPolicy
-from stable_baselines3.common.policies import BasePolicy
 
 
 class ICNN(GreedyQAlgorithm):

@@ -15,10 +15,10 @@ from typing import Any
 
 import torch
 from gymnasium import spaces
-from icnn_rl.agents.common import GreedyQPolicy
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
+from icnn_rl.agents.common import GreedyQPolicy
 from icnn_rl.convex import (
     PICNN,
     SolverConfig,

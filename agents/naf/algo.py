@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from stable_baselines3.common.policies import BasePolicy
+
 from icnn_rl.agents.common import GreedyQAlgorithm
 from icnn_rl.agents.naf.policies import MlpPolicy, NAFPolicy
-from stable_baselines3.common.policies import BasePolicy
 
 
 class NAF(GreedyQAlgorithm):

@@ -16,8 +16,9 @@ from __future__ import annotations
 import itertools
 
 import torch
-from icnn_rl.agents.common import GreedyQPolicy
 from torch import nn
+
+from icnn_rl.agents.common import GreedyQPolicy
 
 # The paper's NAF used TF's batch_norm with decay 0.999 and epsilon 1e-3 (``RL/src/naf_nets_dm.py``).
 BN_MOMENTUM = 1e-3

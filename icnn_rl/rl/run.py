@@ -18,7 +18,7 @@ from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from icnn_rl.agents import agent_spec
+from icnn_rl.agents import load_agent
 from icnn_rl.cli import write_json_atomic, write_text_atomic
 from icnn_rl.envs import make_env, task_for
 from icnn_rl.rl.build import build_model
@@ -164,7 +164,7 @@ def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dic
     else:
         model_path, buffer_path = latest
         env = make_env(spec.env_id, reward_scale=spec.config["reward_scale"])
-        model = agent_spec(spec.agent).algo.load(model_path, env=env, device=spec.device)
+        model = load_agent(model_path, env=env, device=spec.device)
         model.load_replay_buffer(buffer_path)
         truncate_evaluations(csv_path, model.num_timesteps)
         timing = checkpoint_timing(model_path)
