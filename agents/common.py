@@ -7,11 +7,12 @@ used in the loss (for ICNN that is −f, optionally plus the entropy bonus).
 
 from __future__ import annotations
 
+import itertools
+import time
 from abc import abstractmethod
 from collections import defaultdict
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 from gymnasium import spaces
 from stable_baselines3.common.buffers import ReplayBuffer
@@ -23,6 +24,40 @@ from stable_baselines3.common.type_aliases import GymEnv, Schedule
 from stable_baselines3.common.utils import get_parameters_by_name, polyak_update
 from torch import nn
 from torch.nn import functional as F
+
+from icnn_rl.convex import PhaseTimes
+
+# The ICNN paper's NAF used TF's batch_norm with decay 0.999 and epsilon 1e-3 (RL/src/naf_nets_dm.py
+# of locuslab/icnn).
+BN_MOMENTUM = 1e-3
+BN_EPS = 1e-3
+
+
+def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, batch_norm: bool = False,
+        init_std: float | None = None) -> nn.Sequential:
+    """in_dim → hidden… (ReLU) → out_dim, linear output.
+
+    :param batch_norm: BatchNorm on the input and on every hidden pre-activation.
+    :param init_std: weights ~ N(0, init_std²) truncated at ±2 std and zero biases;
+        ``None`` keeps PyTorch's default init.
+    """
+    sizes = (in_dim, *hidden)
+    layers: list[nn.Module] = [_batch_norm(in_dim)] if batch_norm else []
+    for fan_in, fan_out in itertools.pairwise(sizes):
+        layers.append(nn.Linear(fan_in, fan_out))
+        layers += [_batch_norm(fan_out)] if batch_norm else []
+        layers.append(nn.ReLU())
+    layers.append(nn.Linear(sizes[-1], out_dim))
+    if init_std is not None:
+        for layer in layers:
+            if isinstance(layer, nn.Linear):
+                nn.init.trunc_normal_(layer.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
+                nn.init.zeros_(layer.bias)
+    return nn.Sequential(*layers)
+
+
+def _batch_norm(size: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(size, eps=BN_EPS, momentum=BN_MOMENTUM)
 
 
 class GreedyQPolicy(BasePolicy):
@@ -65,6 +100,7 @@ class GreedyQPolicy(BasePolicy):
         self.optimizer = self.optimizer_class(
             self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
+        self.times = PhaseTimes()   # seconds in network passes and solver sub-problems, see GreedyQAlgorithm
 
     @abstractmethod
     def make_q_net(self) -> nn.Module:
@@ -78,14 +114,20 @@ class GreedyQPolicy(BasePolicy):
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """max_a' Q_target(s', a') for next observations ``obs`` [B, o] → ([B], scalars to log).
 
-        ``actions`` [B, d] are the minibatch's stored actions (a possible warm start).
+        ``actions`` [B, d] are the minibatch's stored actions.
         """
+
+    def after_update(self, observations: torch.Tensor, tau: float) -> dict[str, float]:
+        """Called after every Q update with the minibatch's observations and the target update
+        rate; returns scalars to log. Nothing by default (ICNN fits its argmin proposal here)."""
+        return {}
 
     def forward(self, obs: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
         return self._predict(obs, deterministic=deterministic)
 
     def set_training_mode(self, mode: bool) -> None:
-        self.q_net.train(mode)
+        if self.q_net.training != mode:   # SB3 calls this on every predict; walking the modules costs
+            self.q_net.train(mode)
         self.training = mode
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
@@ -180,15 +222,19 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
         # Batch-norm running statistics are copied, not learned (SB3 GH #996).
         self._bn_stats = get_parameters_by_name(self.q_net, ["running_"])
         self._bn_stats_target = get_parameters_by_name(self.q_net_target, ["running_"])
+        self.phase_totals: defaultdict[str, float] = defaultdict(float)
 
     def _weight_penalty(self) -> torch.Tensor:
         """Σ‖W‖² over the Q-network's weight matrices."""
         return sum(p.pow(2).sum() for p in self.q_net.parameters() if p.dim() > 1)
 
+    def _setup_learn(self, *args: Any, **kwargs: Any) -> Any:
+        self._cycle_end: float | None = None   # a learn() call's first update has no previous cycle
+        return super()._setup_learn(*args, **kwargs)
+
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         self.policy.set_training_mode(True)
         self._update_learning_rate(self.policy.optimizer)
-        logs: dict[str, list[float]] = defaultdict(list)
         for _ in range(gradient_steps):
             self._n_updates += 1
             assert self.replay_buffer is not None
@@ -199,27 +245,49 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
                     data.next_observations.float(), data.actions
                 )
                 target = data.rewards.flatten() + (1.0 - data.dones.flatten()) * discounts * next_values
-            q = self.policy.q_values(self.q_net, data.observations.float(), data.actions)
-            if self.td_clip is not None:
-                target = torch.clamp(target, q.detach() - self.td_clip, q.detach() + self.td_clip)
-            loss = F.mse_loss(q, target)
-            if self.l2 > 0:
-                loss = loss + self.l2 * self._weight_penalty()
-            self.policy.optimizer.zero_grad()
-            loss.backward()
-            self.policy.optimizer.step()
+            with self.policy.times.phase("network"):
+                q = self.policy.q_values(self.q_net, data.observations.float(), data.actions)
+                td_error = (target - q.detach()).abs().mean().item()
+                if self.td_clip is not None:
+                    target = torch.clamp(target, q.detach() - self.td_clip, q.detach() + self.td_clip)
+                loss = F.mse_loss(q, target)
+                if self.l2 > 0:
+                    loss = loss + self.l2 * self._weight_penalty()
+                self.policy.optimizer.zero_grad()
+                loss.backward()
+                self.policy.optimizer.step()
             polyak_update(self.q_net.parameters(), self.q_net_target.parameters(), self.tau)
             polyak_update(self._bn_stats, self._bn_stats_target, 1.0)
-            logs["train/loss"].append(loss.item())
-            logs["train/q_mean"].append(q.mean().item())
+            solver_logs.update(self.policy.after_update(data.observations.float(), self.tau))
+            self.logger.record_mean("train/loss", loss.item())
+            self.logger.record_mean("train/q_mean", q.mean().item())
+            self.logger.record_mean("train/td_error_abs", td_error)   # |y − Q(s, a)| before the clip
             for key, value in solver_logs.items():
-                logs[key].append(value)
+                self.logger.record_mean(key, value)
         self.logger.record("train/n_updates", self._n_updates, exclude="tensorboard")
-        for key, values in logs.items():
-            self.logger.record(key, float(np.mean(values)))
+        self._record_times()
+
+    def _record_times(self) -> None:
+        """``time/*`` (ms, averaged until the next log dump): the cycle from the end of one train()
+        call to the end of the next (one env step with its acting solve, and the update), split
+        into network passes, solver sub-problems and everything else (env, replay, optimizer
+        bookkeeping). ``phase_totals`` keeps the running sums in seconds (benchmarks read them)."""
+        now = time.perf_counter()
+        spent = self.policy.times.pop()
+        if getattr(self, "_cycle_end", None) is not None:
+            cycle = now - self._cycle_end
+            network, subproblem = spent.get("network", 0.0), spent.get("subproblem", 0.0)
+            parts = {"cycle": cycle, "network": network, "subproblem": subproblem,
+                     "other": cycle - network - subproblem}
+            for key, seconds in parts.items():
+                self.logger.record_mean(f"time/{key}_ms", 1e3 * seconds)
+                self.phase_totals[key] += seconds
+            self.phase_totals["updates"] += 1
+        self._cycle_end = now
 
     def _excluded_save_params(self) -> list[str]:
-        return [*super()._excluded_save_params(), "q_net", "q_net_target", "_bn_stats", "_bn_stats_target"]
+        return [*super()._excluded_save_params(), "q_net", "q_net_target", "_bn_stats", "_bn_stats_target",
+                "phase_totals", "_cycle_end"]
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         return ["policy", "policy.optimizer"], []

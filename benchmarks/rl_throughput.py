@@ -1,17 +1,22 @@
 """Training throughput (env steps/s, one update per step) of ICNN, NAF and DDPG with their
-default configs (same hidden sizes), measured in one process with one torch thread.
+default configs (same hidden sizes), measured in one process with one torch thread, and where
+ICNN's time goes.
 
-    python -m benchmarks.rl_throughput [--env InvertedPendulum-v5] [--steps 100] [--rounds 3]
-    python -m benchmarks.rl_throughput --from-runs runs/results --env Reacher-v5 --checkpoint-step 10000
+    python -m benchmarks.rl_throughput [--env InvertedPendulum-v5] [--steps 200] [--rounds 3]
+    python -m benchmarks.rl_throughput --from-runs ~/runs/results --env Reacher-v5 --checkpoint-step 10000
 
 Fresh (default): each agent first collects its ``learning_starts`` random warm-up steps (not
 timed), so the timed steps are the first updates of training. Trained (``--from-runs``): each
 agent continues its seed-0 run of the RL results benchmark from the checkpoint at
 ``--checkpoint-step`` (model, optimizer and replay buffer), which is what a run costs late in
-training (ICNN's argmin solves need more iterations on a trained network). Either way the agents
-then take turns, ``rounds`` times, training ``steps`` env steps each, so a changing machine load
-affects them alike. Prints a Markdown table: median env steps/s over the rounds and the ratio to
-DDPG.
+training. Either way the agents then take turns, ``rounds`` times, training ``steps`` env steps
+each, so a changing machine load affects them alike.
+
+Prints (and with ``--out`` appends to a Markdown file) the median env steps/s over the rounds and
+the ratio to DDPG; per env step, the milliseconds the ICNN and NAF updates spend in network passes,
+in solver sub-problems and elsewhere (``time/*`` in TensorBoard); and ICNN's solver statistics
+for acting and for the TD target (``train/solver_*``), averaged over the timed updates.
+``--set key=value`` overrides ICNN's config for a fresh model (A/B of solver settings).
 """
 
 from __future__ import annotations
@@ -29,13 +34,16 @@ from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.config import resolve_config
 
+PHASES = ("cycle", "network", "subproblem", "other")
+SOLVER_STATS = ("iterations", "within_tol", "first_cut", "gap_p50", "gap_p90", "gap_p99")
 
-def fresh_model(agent: str, env_id: str, budget_after_warmup: int) -> OffPolicyAlgorithm:
+
+def fresh_model(agent: str, env_id: str, budget_after_warmup: int, overrides: list[str]) -> OffPolicyAlgorithm:
     """A new model that has collected its warm-up steps."""
-    config = resolve_config(agent, env_id)
+    config = resolve_config(agent, env_id, overrides=overrides)
     model = build_model(agent, env_id, config, seed=0, steps=config["learning_starts"] + budget_after_warmup,
                         device="cpu")
-    model.learn(config["learning_starts"])
+    model.learn(config["learning_starts"], log_interval=None)
     return model
 
 
@@ -51,40 +59,92 @@ def trained_model(agent: str, env_id: str, runs: Path, step: int) -> OffPolicyAl
     return model
 
 
+def timed_round(model: OffPolicyAlgorithm, steps: int) -> tuple[float, dict[str, float], dict[str, float]]:
+    """Train ``steps`` env steps; return env steps/s, the update's ms per step by phase (GreedyQ
+    agents) and the scalars logged with ``record_mean`` over the round."""
+    before = dict(getattr(model, "phase_totals", {}))
+    model.logger.dump()   # start the round's means afresh
+    start = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False, log_interval=None)
+    speed = steps / (time.perf_counter() - start)
+    totals = getattr(model, "phase_totals", {})
+    updates = totals.get("updates", 0) - before.get("updates", 0)
+    phases = {key: 1e3 * (totals[key] - before.get(key, 0.0)) / updates for key in PHASES} if updates else {}
+    return speed, phases, dict(model.logger.name_to_value)
+
+
+def report(env_id: str, state: str, steps: int, rounds: int, speeds: dict[str, list[float]],
+           phases: dict[str, list[dict[str, float]]], logged: dict[str, list[dict[str, float]]]) -> str:
+    """The Markdown tables of one benchmark invocation."""
+    ddpg = statistics.median(speeds["ddpg"])
+    lines = [(f"### {env_id} ({state}), hidden {resolve_config('ddpg', env_id)['hidden']}, "
+             f"{steps} steps × {rounds} rounds, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"), "",
+             "| agent | env steps/s (median) | per round | ratio to DDPG |", "|---|---|---|---|"]
+    for agent, values in speeds.items():
+        rounds_text = ", ".join(f"{v:.1f}" for v in values)
+        lines.append(f"| {agent} | {statistics.median(values):.1f} | {rounds_text} | "
+                     f"{statistics.median(values) / ddpg:.2f} |")
+    lines += ["", ("ms per env step (median over rounds): the cycle from one update to the next, and its "
+              "network passes, solver sub-problems and the rest"), "",
+              "| agent | " + " | ".join(PHASES) + " |", "|---|" + "---|" * len(PHASES)]
+    for agent, per_round in phases.items():
+        if per_round and per_round[0]:
+            cells = [f"{statistics.median(r[key] for r in per_round):.2f}" for key in PHASES]
+            lines.append(f"| {agent} | " + " | ".join(cells) + " |")
+    icnn = logged.get("icnn", [])
+    if icnn and any("train/solver_target_iterations" in r for r in icnn):
+        lines += ["", ("ICNN solves (mean over the timed updates, median over rounds): evaluations per row, "
+                  "share within tolerance, share certified at the start, certified gap percentiles"), "",
+                  "| solve | " + " | ".join(SOLVER_STATS) + " |", "|---|" + "---|" * len(SOLVER_STATS)]
+        for kind in ("act", "target"):
+            cells = []
+            for stat in SOLVER_STATS:
+                values = [r[f"train/solver_{kind}_{stat}"] for r in icnn if f"train/solver_{kind}_{stat}" in r]
+                cells.append(f"{statistics.median(values):.3g}" if values else "")
+            lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--env", default="InvertedPendulum-v5")
-    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--from-runs", type=Path, default=None,
                         help="continue each agent's seed-0 run in this results directory")
     parser.add_argument("--checkpoint-step", type=int, default=10_000)
+    parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
+                        help="override an ICNN config key (fresh models only)")
+    parser.add_argument("--out", type=Path, default=None, help="append the tables to this Markdown file")
     args = parser.parse_args()
+    if args.overrides and args.from_runs is not None:
+        parser.error("--set applies to fresh models; a trained model keeps its run's config")
     torch.set_num_threads(1)
     models = {
-        agent: fresh_model(agent, args.env, args.steps * args.rounds) if args.from_runs is None
-        else trained_model(agent, args.env, args.from_runs, args.checkpoint_step)
+        agent: fresh_model(agent, args.env, args.steps * args.rounds, args.overrides if agent == "icnn" else [])
+        if args.from_runs is None else trained_model(agent, args.env, args.from_runs, args.checkpoint_step)
         for agent in AGENTS
     }
     speeds: dict[str, list[float]] = {agent: [] for agent in AGENTS}
+    phases: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
+    logged: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
     for _ in range(args.rounds):
         for agent, model in models.items():
-            start = time.perf_counter()
-            model.learn(args.steps, reset_num_timesteps=False)
-            speeds[agent].append(args.steps / (time.perf_counter() - start))
-    ddpg = statistics.median(speeds["ddpg"])
-    state = "fresh" if args.from_runs is None else f"from the step-{args.checkpoint_step} checkpoints"
-    print(f"{args.env} ({state}), hidden {resolve_config('ddpg', args.env)['hidden']}, "
-          f"{args.steps} steps × {args.rounds} rounds\n")
-    print("| agent | env steps/s (median) | per round | ratio to DDPG |")
-    print("|---|---|---|---|")
-    for agent, values in speeds.items():
-        rounds = ", ".join(f"{v:.1f}" for v in values)
-        print(
-            f"| {agent} | {statistics.median(values):.1f} | {rounds} | {statistics.median(values) / ddpg:.2f} |"
-        )
+            speed, spent, values = timed_round(model, args.steps)
+            speeds[agent].append(speed)
+            phases[agent].append(spent)
+            logged[agent].append(values)
+    state = "fresh" if args.from_runs is None else f"trained, step-{args.checkpoint_step} checkpoints"
+    if args.overrides:
+        state += ", ICNN " + " ".join(args.overrides)
+    text = report(args.env, state, args.steps, args.rounds, speeds, phases, logged)
+    print(text)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        with open(args.out, "a") as handle:
+            handle.write(text + "\n")
 
 
 if __name__ == "__main__":

@@ -123,9 +123,9 @@ def test_energy_restricted_to_rows_matches_the_full_batch(name: str) -> None:
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(activation="tanh"), "activation"),
-    (dict(nonneg="abs"), "nonneg"),
-    (dict(hidden=()), "hidden"),
+    ({"activation": "tanh"}, "activation"),
+    ({"nonneg": "abs"}, "nonneg"),
+    ({"hidden": ()}, "hidden"),
 ])
 def test_bad_network_settings_are_named(kwargs, match) -> None:
     with pytest.raises(ValueError, match=match):

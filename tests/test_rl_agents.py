@@ -12,7 +12,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from icnn_rl.agents import AGENTS, NAF, agent_name_of
-from icnn_rl.convex import SolverConfig, argmin, binary_entropy
+from icnn_rl.convex import SolverConfig, argmin, binary_entropy, solve
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
@@ -67,7 +67,7 @@ def test_same_seed_gives_identical_test_returns(agent: str, tmp_path) -> None:
 
 
 def test_icnn_action_is_the_solvers_argmin_and_in_bounds() -> None:
-    solver = {"max_iter": 50, "tol": 1e-8}
+    solver = {"max_iter": 50, "tol": 1e-8, "atol": 0.0}
     model = small_model("icnn", extra=tuple(f"act_solver.{k}={v}" for k, v in solver.items()))
     model.learn(100)
     policy = model.policy
@@ -75,7 +75,7 @@ def test_icnn_action_is_the_solvers_argmin_and_in_bounds() -> None:
     with torch.no_grad():
         action = policy._predict(obs)
     expected = argmin(
-        policy.q_net, obs, None, SolverConfig(**policy.act_solver.to_dict()), bounds=(-1.0, 1.0)
+        policy.q_net, obs, policy.start(obs), SolverConfig(**policy.act_solver.to_dict()), bounds=(-1.0, 1.0)
     )
     torch.testing.assert_close(action, expected.y.clamp(-1, 1))
     # It is the minimiser of f(s, a) − H((a + 1)/2): no point of a fine grid does better.
@@ -155,17 +155,26 @@ def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool)
     policy = model.policy
     obs = torch.randn(8, 3)
     values, _ = policy.next_values(obs, torch.zeros(8, 1))
-    a_next = argmin(policy.q_net_target, obs, None, policy.target_solver, bounds=(-1.0, 1.0)).y
+    start = policy.start(obs)   # the TD target starts at the proposal
+    a_next = argmin(policy.q_net_target, obs, start, policy.target_solver, bounds=(-1.0, 1.0)).y
     with torch.no_grad():
         torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_next))
 
 
-def test_icnn_logs_solver_statistics() -> None:
+def test_icnn_logs_solver_statistics_and_where_time_goes() -> None:
     model = small_model("icnn")
     model.learn(100)
     logged = model.logger.name_to_value
-    assert 1 <= logged["train/solver_iterations"] <= model.policy.target_solver.max_iter
-    assert 0.0 <= logged["train/solver_converged"] <= 1.0
+    for kind in ("act", "target"):
+        assert 1 <= logged[f"train/solver_{kind}_iterations"] <= model.policy.target_solver.max_iter
+        for share in ("within_tol", "first_cut"):
+            assert 0.0 <= logged[f"train/solver_{kind}_{share}"] <= 1.0
+        assert logged[f"train/solver_{kind}_gap_mean"] >= 0.0
+    assert 0.0 <= logged["train/solver_target_gap_p50"] <= logged["train/solver_target_gap_p99"]
+    assert np.isfinite(logged["train/proposal_objective"])
+    parts = [logged[f"time/{key}_ms"] for key in ("network", "subproblem", "other")]
+    assert all(part >= 0 for part in parts[:2]) and parts[0] > 0
+    assert sum(parts) == pytest.approx(logged["time/cycle_ms"])
 
 
 def test_icnn_q_net_stays_convex_after_updates() -> None:
@@ -206,3 +215,60 @@ def test_paper_test_callback_stops_training_at_its_threshold(stop_at: float, ste
     assert model.num_timesteps == steps
     rows = read_evaluations(csv_path)
     assert tester.last_return == rows[-1][1] and len(rows) == (1 if steps == 1 else 3)
+
+
+def test_icnn_proposal_fit_lowers_its_objective_on_a_fixed_network() -> None:
+    model = small_model("icnn", extra=("proposal_hidden=[32,32]",))
+    policy = model.policy
+    with torch.no_grad():   # move the target network's argmin away from the centre, where π_φ starts
+        for layer in policy.q_net_target.layers:
+            layer.y_to_out.weight.mul_(20.0)
+    obs = torch.randn(256, 3)
+    optimum = solve(policy.q_net_target.condition(obs), torch.zeros(256, 1), SolverConfig(max_iter=40, tol=1e-7),
+                    bounds=(-1.0, 1.0)).objective.mean().item()
+
+    def excess() -> float:   # mean F at the proposals above the minimum
+        with torch.no_grad():
+            return policy.next_values(obs, torch.zeros(256, 1))[1]["train/proposal_objective"] - optimum
+
+    before = excess()
+    for _ in range(200):   # the Q-networks stay fixed: only the proposal learns
+        excess()
+        policy.after_update(obs, tau=0.01)
+    assert 0 <= excess() < 0.2 * before
+
+
+@pytest.mark.parametrize("proposal", ["mlp", "none"])
+def test_icnn_actions_are_within_tolerance_of_the_exact_argmax_or_flagged(proposal: str) -> None:
+    pytest.importorskip("cvxpy")
+    from icnn_rl.convex.exact import exact_argmin
+
+    model = small_model("icnn", extra=(f"proposal={proposal}", "act_solver.max_iter=3", "act_solver.atol=0.001"))
+    model.learn(150)
+    policy = model.policy
+    obs = torch.randn(64, 3)
+    with torch.no_grad():
+        result, _, _ = policy.certified_solve(policy.q_net, obs, policy.start(obs), policy.act_solver)
+    _, best = exact_argmin(policy.q_net, obs, entropy_weight=policy.act_solver.entropy_weight, bounds=(-1.0, 1.0))
+    excess = result.objective.double() - best.double()
+    assert (excess >= -1e-4).all()
+    within = result.converged
+    assert (excess[within] <= policy.act_solver.atol + 1e-4).all()   # kept rows: certified (float32 slack)
+    assert (result.gap[~within] > policy.act_solver.atol).all()     # the rest are flagged, not passed off
+
+
+def test_icnn_saves_and_loads_its_proposal_and_its_optimizer(tmp_path) -> None:
+    model = small_model("icnn")
+    model.learn(120)
+    model.save(tmp_path / "icnn.zip")
+    loaded = AGENTS["icnn"].algo.load(tmp_path / "icnn.zip", device="cpu")
+    for a, b in zip(model.policy.proposal.parameters(), loaded.policy.proposal.parameters()):
+        torch.testing.assert_close(a, b)
+    saved, restored = model.policy.proposal_optimizer.state_dict(), loaded.policy.proposal_optimizer.state_dict()
+    assert saved["state"] and saved["state"].keys() == restored["state"].keys()
+    torch.testing.assert_close(saved["state"][0]["exp_avg"], restored["state"][0]["exp_avg"])
+
+
+def test_icnn_rejects_an_unknown_proposal() -> None:
+    with pytest.raises(ValueError, match="proposal"):
+        small_model("icnn", extra=("proposal=transformer",))

@@ -38,7 +38,7 @@ HARNESS = {
 
 
 def solver(entropy_weight: float) -> dict:
-    return {"method": "bundle_entropy", "max_iter": 5, "tol": 1e-4, "lr": 0.01, "momentum": 0.9,
+    return {"method": "bundle_entropy", "max_iter": 20, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
             "entropy_weight": entropy_weight, "prune": False}
 
 
@@ -50,7 +50,8 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
         "l2": 0.0,
         "td_clip": 1.0,
         "entropy_bonus": True,
-        "warm_start": "centre",
+        "proposal": "mlp",
+        "proposal_hidden": [200, 200],
         "negative_slope": 0.01,
         "batch_norm": False,
         "act_solver": solver(0.1),

@@ -2,15 +2,30 @@
 
 Greedy action (the paper's entropy-regularised argmax, actions in [−1, 1], p = (a + 1)/2):
 
-    π(s) = argmin_a f(s, a) − ε·H(p)
+    π(s) = argmin_a F(s, a),   F(s, a) = f(s, a) − ε·H(p),
 
-solved by :func:`icnn_rl.convex.argmin` with the acting :class:`~icnn_rl.convex.SolverConfig`;
-the TD target's max over a' uses the target network and the target solver settings. Both
-settings are constructor arguments, so SB3 saves them with the model.
+solved by :func:`icnn_rl.convex.solve` with the acting :class:`~icnn_rl.convex.SolverConfig`;
+the TD target's max over a' uses the target network and the target solver settings.
+
+Amortised, certified argmin (``proposal="mlp"``): a network π_φ(s) ∈ (−1, 1)ᵈ proposes the
+argmin and both solves start there (``proposal="none"``: at the centre of the box). The first
+network pass at the start gives f and g = ∇_a f there, hence the one-cut certificate
+(:mod:`icnn_rl.convex.certificate`): a row whose certified gap is within the solver's tolerance
+keeps its start, the others go on by bundle entropy from that cut until the same rule stops them
+(or ``max_iter``; such rows are counted as not within tolerance). The gap bounds the error of
+max_a Q, so the tolerance (``atol``) is in units of Q.
+
+π_φ is fitted to the argmin that the TD target needs, that of the target network, from the
+gradient the certificate pass has already computed: after every Q update, one optimizer step on
+mean_s' F_target(s', π_φ(s')) over the minibatch's next states, whose gradient to φ is
+J_φ(s')ᵀ ∇_a F_target(s', π_φ(s')), with ∇_a F = g + (ε/2)·log(p/(1 − p)). No extra pass of the
+PICNN is spent on fitting, and the target network's slow updates play the role of a target copy
+of π_φ. Acting starts at π_φ(s) on the online network.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 import torch
@@ -18,19 +33,36 @@ from gymnasium import spaces
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from icnn_rl.agents.common import GreedyQPolicy
+from icnn_rl.agents.common import GreedyQPolicy, mlp
 from icnn_rl.convex import (
     PICNN,
     SolverConfig,
     SolveResult,
-    argmin,
     attach_projection,
     binary_entropy,
     rl_picnn,
+    solve_from,
 )
 
 ACTION_BOUNDS = (-1.0, 1.0)
-WARM_STARTS = ("centre", "action")
+PROPOSALS = ("mlp", "none")
+_INSIDE = 1e-6   # proposals stay this far inside the box (the entropy's gradient is infinite on it)
+
+
+def solve_summary(kind: str, result: SolveResult) -> dict[str, float]:
+    """TensorBoard scalars of one solve (``kind``: ``act`` or ``target``): evaluations per row, the
+    share of rows within tolerance, the share certified at the start (one evaluation), gap statistics."""
+    gap = result.gap.double()
+    stats = {
+        f"train/solver_{kind}_iterations": result.iterations.double().mean().item(),
+        f"train/solver_{kind}_within_tol": result.converged.double().mean().item(),
+        f"train/solver_{kind}_first_cut": (result.converged & (result.iterations == 1)).double().mean().item(),
+        f"train/solver_{kind}_gap_mean": gap.mean().item(),
+    }
+    if len(gap) > 1:
+        for q, value in zip((50, 90, 99), torch.quantile(gap, torch.tensor([0.5, 0.9, 0.99], dtype=gap.dtype))):
+            stats[f"train/solver_{kind}_gap_p{q}"] = value.item()
+    return stats
 
 
 class ICNNPolicy(GreedyQPolicy):
@@ -39,8 +71,9 @@ class ICNNPolicy(GreedyQPolicy):
     :param act_solver: :class:`SolverConfig` fields for acting (``predict``, every env step).
     :param target_solver: :class:`SolverConfig` fields for max_a' Q_target(s', a') in the TD target.
     :param entropy_bonus: learn the paper's entropy-augmented value Q(s, a) + ε·H(p) instead of Q.
-    :param warm_start: where the TD-target solve starts: ``centre`` of the box, or the
-        minibatch's stored action a (shrunk by 1 % into the open box).
+    :param proposal: ``mlp``: both solves start at a fitted proposal π_φ (module docstring);
+        ``none``: they start at the centre of the box (the paper's a0 = 0).
+    :param proposal_hidden: hidden sizes of the proposal network (ReLU, tanh output).
     :param net_kwargs: :func:`icnn_rl.convex.rl_picnn` arguments (``negative_slope``, ``batch_norm``, ...).
     """
 
@@ -56,7 +89,8 @@ class ICNNPolicy(GreedyQPolicy):
         act_solver: dict[str, Any] | None = None,
         target_solver: dict[str, Any] | None = None,
         entropy_bonus: bool = True,
-        warm_start: str = "centre",
+        proposal: str = "mlp",
+        proposal_hidden: tuple[int, ...] | list[int] = (200, 200),
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
@@ -70,8 +104,8 @@ class ICNNPolicy(GreedyQPolicy):
             optimizer_kwargs,
             **net_kwargs,
         )
-        if warm_start not in WARM_STARTS:
-            raise ValueError(f"warm_start={warm_start!r} is unknown; valid: {', '.join(WARM_STARTS)}")
+        if proposal not in PROPOSALS:
+            raise ValueError(f"proposal={proposal!r} is unknown; valid: {', '.join(PROPOSALS)}")
         self.act_solver = SolverConfig.from_dict(act_solver or {})
         self.target_solver = SolverConfig.from_dict(target_solver or {})
         if self.act_solver.entropy_weight != self.target_solver.entropy_weight:
@@ -79,12 +113,37 @@ class ICNNPolicy(GreedyQPolicy):
                 "act_solver and target_solver must share entropy_weight (ε defines the learned value)"
             )
         self.entropy_bonus = entropy_bonus
-        self.warm_start = warm_start
+        self.proposal_kind = proposal
+        self.proposal_hidden = tuple(int(h) for h in proposal_hidden)
+        self.proposal: nn.Sequential | None = None
+        self.proposal_optimizer: torch.optim.Optimizer | None = None
+        if proposal == "mlp":
+            self.proposal = self.make_proposal().to(self.device)
+            self.proposal_optimizer = self.optimizer_class(
+                self.proposal.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
+            )
+        self._fit_batch: tuple[torch.Tensor, torch.Tensor] | None = None   # (s', ∇_a F at π_φ(s'))
+        self._act_logs: defaultdict[str, list[float]] = defaultdict(list)
         # Keep W^(z) >= 0 (convexity in a) after every optimizer step.
         attach_projection(self.optimizer, self.q_net)
 
     def make_q_net(self) -> PICNN:
         return rl_picnn(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)
+
+    def make_proposal(self) -> nn.Sequential:
+        """obs → proposal_hidden (ReLU) → d, tanh; the last layer starts small, so the first
+        proposals sit near the centre of the box (where ``proposal="none"`` starts)."""
+        net = mlp(self.obs_dim, self.proposal_hidden, self.act_dim)
+        nn.init.uniform_(net[-1].weight, -3e-3, 3e-3)
+        nn.init.zeros_(net[-1].bias)
+        return nn.Sequential(*net, nn.Tanh())
+
+    def start(self, obs: torch.Tensor) -> torch.Tensor:
+        """Where both solves start: π_φ(s) strictly inside the box (tanh can round to ±1 in
+        float32), or the centre without a proposal."""
+        if self.proposal is None:
+            return obs.new_zeros(obs.shape[0], self.act_dim)
+        return self.proposal(obs).clamp(ACTION_BOUNDS[0] + _INSIDE, ACTION_BOUNDS[1] - _INSIDE)
 
     def q_values(self, net: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
         """Q(s, a) = −f(s, a), plus ε·H((a + 1)/2) with the entropy bonus."""
@@ -97,28 +156,53 @@ class ICNNPolicy(GreedyQPolicy):
         """Q_target(s', a') at a' = argmin_a f_target(s', a) − ε·H, batched over the minibatch.
 
         The solver's objective is f_target(s', a') − ε·H(p'), so the entropy-augmented value is
-        −objective and the plain one −objective − ε·H(p') (no second network pass).
+        −objective and the plain one −objective − ε·H(p') (no second network pass). Keeps the
+        certificate pass's gradient at the start for :meth:`after_update`.
         """
-        y0 = 0.99 * actions if self.warm_start == "action" else None
-        result = self._solve(self.q_net_target, obs, y0, self.target_solver)
-        logs = {
-            "train/solver_iterations": result.iterations.float().mean().item(),
-            "train/solver_converged": result.converged.float().mean().item(),
-        }
+        start = self.start(obs)
+        result, start_objective, start_grad = self.certified_solve(self.q_net_target, obs, start, self.target_solver)
         values = -result.objective
         if not self.entropy_bonus:
             values = values - self.target_solver.entropy_weight * binary_entropy((result.y + 1.0) / 2.0)
+        logs = solve_summary("target", result)
+        if self.proposal is not None:
+            self._fit_batch = (obs, start_grad)
+            logs["train/proposal_objective"] = start_objective.mean().item()
         return values, logs
 
     def _predict(self, observation: torch.Tensor, deterministic: bool = True) -> torch.Tensor:
-        return self._solve(self.q_net, observation.float(), None, self.act_solver).y
+        obs = observation.float()
+        result, _, _ = self.certified_solve(self.q_net, obs, self.start(obs), self.act_solver)
+        for key, value in solve_summary("act", result).items():
+            self._act_logs[key].append(value)
+        return result.y
 
-    @staticmethod
-    def _solve(net: PICNN, obs: torch.Tensor, y0: torch.Tensor | None, config: SolverConfig) -> SolveResult:
-        # SB3 runs predict() and the TD target under no_grad; the solver needs autograd in a.
-        with torch.enable_grad():
-            result = argmin(net, obs, y0, config, bounds=ACTION_BOUNDS)
-        return result._replace(y=result.y.detach().clamp(*ACTION_BOUNDS))
+    def certified_solve(self, net: PICNN, obs: torch.Tensor, start: torch.Tensor,
+                        config: SolverConfig) -> tuple[SolveResult, torch.Tensor, torch.Tensor]:
+        """argmin_a F(s, a) from ``start`` (:func:`~icnn_rl.convex.solve_from`); also F and ∇_a F at
+        ``start``."""
+        with torch.no_grad(), self.times.phase("network"):
+            energy = net.condition(obs)
+        result, certificate, g0 = solve_from(energy, start, config, ACTION_BOUNDS, self.times)
+        p0 = (start + 1.0) / 2.0
+        start_grad = g0 + 0.5 * config.entropy_weight * (torch.log(p0) - torch.log1p(-p0))
+        return result._replace(y=result.y.clamp(*ACTION_BOUNDS)), certificate.objective, start_grad
+
+    def after_update(self, observations: torch.Tensor, tau: float) -> dict[str, float]:
+        """Fit the proposal (module docstring): one optimizer step along J_φᵀ ∇_a F_target at the
+        TD target's starts. Also hands over the acting solves' statistics since the last update."""
+        logs = {key: sum(values) / len(values) for key, values in self._act_logs.items()}
+        self._act_logs.clear()
+        if self._fit_batch is None:
+            return logs
+        next_obs, grad = self._fit_batch
+        self._fit_batch = None
+        with self.times.phase("network"):
+            surrogate = (self.start(next_obs) * grad).sum(1).mean()   # its gradient is the mean of J_φᵀ ∇_a F
+            self.proposal_optimizer.zero_grad()
+            surrogate.backward()
+            self.proposal_optimizer.step()
+        return logs
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
@@ -126,7 +210,8 @@ class ICNNPolicy(GreedyQPolicy):
             act_solver=self.act_solver.to_dict(),
             target_solver=self.target_solver.to_dict(),
             entropy_bonus=self.entropy_bonus,
-            warm_start=self.warm_start,
+            proposal=self.proposal_kind,
+            proposal_hidden=self.proposal_hidden,
         )
         return data
 

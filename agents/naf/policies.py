@@ -13,43 +13,10 @@ BatchNorm on each head's input and hidden pre-activations, and truncated-normal 
 
 from __future__ import annotations
 
-import itertools
-
 import torch
 from torch import nn
 
-from icnn_rl.agents.common import GreedyQPolicy
-
-# The paper's NAF used TF's batch_norm with decay 0.999 and epsilon 1e-3 (``RL/src/naf_nets_dm.py``).
-BN_MOMENTUM = 1e-3
-BN_EPS = 1e-3
-
-
-def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, batch_norm: bool = False,
-        init_std: float | None = None) -> nn.Sequential:
-    """in_dim → hidden… (ReLU) → out_dim, linear output.
-
-    :param batch_norm: BatchNorm on the input and on every hidden pre-activation.
-    :param init_std: weights ~ N(0, init_std²) truncated at ±2 std and zero biases;
-        ``None`` keeps PyTorch's default init.
-    """
-    sizes = (in_dim, *hidden)
-    layers: list[nn.Module] = [_batch_norm(in_dim)] if batch_norm else []
-    for fan_in, fan_out in itertools.pairwise(sizes):
-        layers.append(nn.Linear(fan_in, fan_out))
-        layers += [_batch_norm(fan_out)] if batch_norm else []
-        layers.append(nn.ReLU())
-    layers.append(nn.Linear(sizes[-1], out_dim))
-    if init_std is not None:
-        for layer in layers:
-            if isinstance(layer, nn.Linear):
-                nn.init.trunc_normal_(layer.weight, std=init_std, a=-2 * init_std, b=2 * init_std)
-                nn.init.zeros_(layer.bias)
-    return nn.Sequential(*layers)
-
-
-def _batch_norm(size: int) -> nn.BatchNorm1d:
-    return nn.BatchNorm1d(size, eps=BN_EPS, momentum=BN_MOMENTUM)
+from icnn_rl.agents.common import GreedyQPolicy, mlp
 
 
 class NAFNetwork(nn.Module):

@@ -1,4 +1,5 @@
-"""The bundle entropy method (reference §2.1–2.3), batched over rows as tensor operations.
+"""The bundle entropy method (the paper's approximate inference; its dual form is
+``lib/bundle_entropy_dual.py`` of locuslab/icnn), batched over rows.
 
 Problem, on the unit box (a box [lo, hi] is mapped affinely, p = (y − lo)/(hi − lo)):
 
@@ -20,15 +21,21 @@ and inside it a row leaves the batch when its Newton iterations stop. A row with
 bound on min F for every feasible λ (weak duality, and the model is below f), and the best evaluated
 F(p^i) is an upper bound, so each row stops with a *certified* gap:
 
-    min_i F(p^i) + φ(λ) <= tol·(1 + |min_i F(p^i)|).
+    gap = min_i F(p^i) + φ(λ) <= atol + tol·(1 + |min_i F(p^i)|).
+
+With one cut (λ = 1) this gap is the certificate of :mod:`~icnn_rl.convex.certificate`, so a row
+whose start is within tolerance stops after one evaluation.
 
 The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
-network's dtype: in float32 its Newton steps stall before the gap certifies. Per-row state lives in
+network's dtype: in float32 its Newton steps stall before the gap certifies. On the CPU it runs as
+a compiled loop over rows (:mod:`~icnn_rl.convex.compiled_dual`), elsewhere as the tensor
+operations of :func:`solve_dual`. Per-row state lives in
 padded tensors [B, K, n] with a mask of present cuts; a row that has converged keeps its bundle,
 stops adding cuts and leaves the sub-problem. Cuts whose multiplier is exactly 0 can be pruned (the
-reference's rule); the freed slot takes the next cut.
+original code's rule); the freed slot takes the next cut.
 
-Argmin differentiation (reference §2.3): the final sub-problem with its active cuts as equalities has
+Argmin differentiation (the paper's KKT approach, as in ``multi-label-cls/icnn_ebundle.py`` of
+locuslab/icnn): the final sub-problem with its active cuts as equalities has
 the KKT system [[εZ, Gᵀ, 0], [G, 0, −1], [0, −1ᵀ, 0]], Z = diag(1/p + 1/(1 − p)). Its adjoint gives
 ∂ℓ/∂h_i = c_λ,i and ∂ℓ/∂g_i = λ_i c_p + c_λ,i p, which autograd carries to θ and x through
 g_i = ∇_p f(x, p^i; θ) and h_i = f(x, p^i; θ) − g_i·p^i with the points p^i held fixed.
@@ -36,13 +43,18 @@ g_i = ∇_p f(x, p^i; θ) and h_i = f(x, p^i; θ) − g_i·p^i with the points p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .problem import Bounds, Energy, SolveResult, binary_entropy
+from .certificate import within_tolerance
+from .problem import Bounds, Energy, SolveResult, binary_entropy, value_and_grad
+from .timing import PhaseTimes, timed
+
+SUBPROBLEM_PATHS: tuple[str, ...] = ("auto", "compiled", "tensor")
 
 _ARMIJO = 1e-4
 _STEPS = 4.0 ** -torch.arange(0, 7, dtype=torch.float64)  # candidate step sizes 1, 1/4, ..., 4^-6
@@ -57,20 +69,6 @@ class Bundle(NamedTuple):
     points: Tensor   # [B, K, n] where each cut was taken
     present: Tensor  # [B, K]    slot holds a cut
     lam: Tensor      # [B, K]    dual multipliers of the last sub-problem (0 off the bundle)
-
-
-def value_and_grad(energy: Energy, y: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Tensor]:
-    """f(y) and ∇_y f(y), detached (one forward and one backward pass), for the rows ``rows`` of
-    y (all when None); the other rows are 0. An energy with a ``rows`` method
-    (:class:`~icnn_rl.convex.problem.ConditionedEnergy`) is evaluated on those rows only."""
-    if rows is not None and hasattr(energy, "rows"):
-        f, g = value_and_grad(energy.rows(rows), y[rows])
-        return y.new_zeros(y.shape[0]).index_copy(0, rows, f), torch.zeros_like(y).index_copy(0, rows, g)
-    with torch.enable_grad():
-        y = y.detach().requires_grad_(True)
-        f = energy(y)
-        (g,) = torch.autograd.grad(f.sum(), y)
-    return f.detach(), g
 
 
 def row_sum(x: Tensor) -> Tensor:
@@ -116,7 +114,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
     the candidates P(λ + α·d) for α = 1, 1/4, ..., along the Newton step and then the scaled
     gradient are checked for Armijo's decrease in one tensor operation, and each row takes its
     first qualifying one (P clips at 0 and gives the pivot the rest of the unit mass; a candidate
-    whose pivot would turn negative is rejected). A row stops when its Newton decrease −∇φ·d falls
+    whose pivot would turn negative is rejected, even where rounding makes its φ look lower). A row stops when its Newton decrease −∇φ·d falls
     below its ``tol`` [B] or no candidate decreases φ. Returns the new λ.
     """
     B, K = lam.shape
@@ -149,10 +147,11 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         directions = torch.stack([newton, gradient], 1).unsqueeze(2)         # [rows, 2, 1, K]
         cand = (lam.view(n_rows, 1, 1, K) + directions * alphas).view(n_rows, -1, K).clamp_min(0.0)
         rest = 1.0 + lam.gather(1, piv).unsqueeze(1) - row_sum(cand).unsqueeze(2)   # the pivot's new λ
-        cand = torch.where(rest >= 0, torch.where(is_piv.unsqueeze(1), rest, cand), lam.unsqueeze(1))
+        feasible = rest.squeeze(2) >= 0
+        cand = torch.where(feasible.unsqueeze(2), torch.where(is_piv.unsqueeze(1), rest, cand), lam.unsqueeze(1))
         phi_c = dual_objective(cand, G, h, eps)
         decrease = torch.bmm(cand - lam.unsqueeze(1), grad.unsqueeze(2)).squeeze(2)
-        ok = (phi_c <= phi.unsqueeze(1) + _ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
+        ok = feasible & (phi_c <= phi.unsqueeze(1) + _ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
         step = ok.any(1) & ~done
         lam = torch.where(step.unsqueeze(1), _first(ok, cand), lam)
         phi = torch.where(step, _first(ok, phi_c), phi)
@@ -165,31 +164,56 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
     return out.index_copy(0, rows, lam)
 
 
+def _dual_solver(path: str, device: torch.device) -> Callable[..., Tensor]:
+    """The sub-problem solver for ``path`` (see :func:`bundle_entropy`) on ``device``."""
+    if path not in SUBPROBLEM_PATHS:
+        raise ValueError(f"subproblem={path!r} is unknown; valid: {', '.join(SUBPROBLEM_PATHS)}")
+    if path == "tensor" or (path == "auto" and device.type != "cpu"):
+        return solve_dual
+    if device.type != "cpu":
+        raise ValueError(f"subproblem='compiled' runs on the CPU; this solve is on {device}; use 'tensor' or 'auto'")
+    from .compiled_dual import solve_dual_compiled  # numba compiles on first use
+
+    return solve_dual_compiled
+
+
 def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float = 1e-6,
-                   entropy_weight: float = 1.0, bounds: Bounds = (0.0, 1.0), newton_iter: int = 5,
-                   prune: bool = False) -> tuple[SolveResult, Bundle]:
+                   atol: float = 0.0, entropy_weight: float = 1.0, bounds: Bounds = (0.0, 1.0),
+                   newton_iter: int = 5, prune: bool = False, subproblem: str = "auto",
+                   times: PhaseTimes | None = None,
+                   first_cut: tuple[Tensor, Tensor] | None = None) -> tuple[SolveResult, Bundle]:
     """Minimise f(y) − ε·H(p) over the box for every row of ``y0`` (no gradient to parameters).
 
     :param energy: y [B, n] -> f(y) [B], convex in y (e.g. ``net.condition(x)``).
     :param y0: start [B, n] inside the box; the first cut is taken there.
     :param max_iter: at most this many energy evaluations (cuts) per row.
-    :param tol: stop a row when its certified gap is <= tol·(1 + |F|).
+    :param tol: relative tolerance: stop a row when its certified gap is <= atol + tol·(1 + |F|)
+        (:func:`~icnn_rl.convex.certificate.within_tolerance`).
+    :param atol: absolute tolerance of the same rule, in units of F.
     :param newton_iter: projected Newton iterations per sub-problem, warm-started from the previous
         multipliers (5 measured ~2.5× faster than 20 for the same gaps; benchmarks/solver.py).
-    :param prune: drop cuts whose multiplier is 0 after each sub-problem (the reference's rule).
-    :return: the result (the best evaluated point of each row) and the final bundle.
+    :param prune: drop cuts whose multiplier is 0 after each sub-problem (the original code's rule).
+    :param subproblem: ``compiled`` (:mod:`~icnn_rl.convex.compiled_dual`, CPU only), ``tensor``
+        (:func:`solve_dual`, any device) or ``auto`` (compiled on the CPU, tensor elsewhere).
+    :param times: if given, receives the seconds spent in ``network`` and ``subproblem``.
+    :param first_cut: f(y0) [B] and ∇_y f(y0) [B, n] when the caller has evaluated them already
+        (the first evaluation is then skipped).
+    :return: the result (the best evaluated point of each row, with its certified gap) and the final
+        bundle. The first iteration is the one-cut certificate of ``y0``
+        (:mod:`~icnn_rl.convex.certificate`): a start within tolerance costs one network pass.
     """
     if entropy_weight <= 0:
         raise ValueError(f"entropy_weight={entropy_weight}: bundle entropy needs a positive entropy weight "
                          "(the barrier makes its sub-problem smooth); use a first-order method for ε = 0")
     if max_iter < 1:
         raise ValueError(f"max_iter={max_iter} must be >= 1")
+    dual_solver = _dual_solver(subproblem, y0.device)
     eps = float(entropy_weight)
     lo, hi = float(bounds[0]), float(bounds[1])
     span = hi - lo
     B, n = y0.shape
     K = max_iter
-    zeros = dict(dtype=torch.float64, device=y0.device)  # the small sub-problem is always solved in float64
+    zeros = {"dtype": torch.float64, "device": y0.device}  # the small sub-problem is always solved in float64
     G = torch.zeros(B, K, n, **zeros)
     h = torch.zeros(B, K, **zeros)
     points = torch.zeros(B, K, n, **zeros)
@@ -204,8 +228,12 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     slots = torch.arange(K, device=y0.device)
     rows = torch.arange(B, device=y0.device)   # the running rows
     for t in range(K):
-        f, grad_y = value_and_grad(energy, (lo + span * p).to(y0.dtype), None if len(rows) == B else rows)
-        f, g = f.double(), grad_y.double() * span
+        if t == 0 and first_cut is not None:
+            f, grad_y = first_cut
+        else:
+            with timed(times, "network"):
+                f, grad_y = value_and_grad(energy, (lo + span * p).to(y0.dtype), None if len(rows) == B else rows)
+        f, g = f.detach().double(), grad_y.detach().double() * span
         obj = f - eps * binary_entropy(p)
         better = active & (obj < best)
         best = torch.where(better, obj, best)
@@ -221,12 +249,13 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         present = present | new
         k = t + 1
         if k > 1:   # only the rows still running enter the sub-problem
-            dual_tol = 1e-4 * tol * (1 + best[rows].abs())   # the last model's dual must certify the gap
-            sub = solve_dual(G[rows, :k], h[rows, :k], present[rows, :k], lam[rows, :k], new[rows, :k], eps,
-                             newton_iter, dual_tol)
+            dual_tol = 1e-4 * (atol + tol * (1 + best[rows].abs()))   # the dual must certify the gap
+            with timed(times, "subproblem"):
+                sub = dual_solver(G[rows, :k], h[rows, :k], present[rows, :k], lam[rows, :k], new[rows, :k],
+                                  eps, newton_iter, dual_tol)
             lam[:, :k] = lam[:, :k].index_copy(0, rows, sub)
-        lower = -dual_objective(lam, G, h, eps)
-        done = active & (best - lower <= tol * (1 + best.abs()))
+        gap = best + dual_objective(lam, G, h, eps)    # best F minus the dual's lower bound
+        done = active & within_tolerance(gap, best, tol, atol)
         converged |= done
         active &= ~done
         p = torch.where(active.unsqueeze(1), primal_point(lam, G, eps), p)
@@ -235,12 +264,13 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         if not bool(active.any()):
             break
         rows = active.nonzero().squeeze(1)
-    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged)
+    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged,
+                         gap.clamp_min(0.0).to(y0.dtype))
     return result, Bundle(G, h, points, present, lam)
 
 
 class _BundleKKT(torch.autograd.Function):
-    """p = σ(−Gᵀλ/ε) of the final sub-problem, with the KKT adjoint of reference §2.3 as backward."""
+    """p = σ(−Gᵀλ/ε) of the final sub-problem, with the KKT adjoint (module docstring) as backward."""
 
     @staticmethod
     def forward(ctx, G: Tensor, h: Tensor, lam: Tensor, active: Tensor, eps: float) -> Tensor:  # type: ignore[override]

@@ -53,6 +53,20 @@ class ConditionedEnergy:
         return ConditionedEnergy(self.evaluate, _take_rows(self.terms, index))
 
 
+def value_and_grad(energy: Energy, y: Tensor, rows: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """f(y) and ∇_y f(y), detached (one forward and one backward pass), for the rows ``rows`` of
+    y (all when None); the other rows are 0. An energy with a ``rows`` method
+    (:class:`ConditionedEnergy`) is evaluated on those rows only."""
+    if rows is not None and hasattr(energy, "rows"):
+        f, g = value_and_grad(energy.rows(rows), y[rows])
+        return y.new_zeros(y.shape[0]).index_copy(0, rows, f), torch.zeros_like(y).index_copy(0, rows, g)
+    with torch.enable_grad():
+        y = y.detach().requires_grad_(True)
+        f = energy(y)
+        (g,) = torch.autograd.grad(f.sum(), y)
+    return f.detach(), g
+
+
 def binary_entropy(p: Tensor) -> Tensor:
     """H(p) = −Σ_j [p_j log p_j + (1 − p_j) log(1 − p_j)] over the last dimension (0·log 0 = 0)."""
     return -(torch.special.xlogy(p, p) + torch.special.xlogy(1 - p, 1 - p)).sum(-1)
@@ -70,12 +84,15 @@ class SolveResult(NamedTuple):
     :param objective: f(y) − ε·H(p) at ``y`` (f(y) when unconstrained), [B].
     :param iterations: energy evaluations (f and ∇f) spent on the row, [B] int64.
     :param converged: the row met the solver's stopping rule before ``max_iter``, [B] bool.
+    :param gap: the certified gap of ``y`` (objective minus a lower bound on the minimum, >= 0), [B];
+        ``None`` for solvers that certify nothing (the first-order methods).
     """
 
     y: Tensor
     objective: Tensor
     iterations: Tensor
     converged: Tensor
+    gap: Tensor | None = None
 
 
 def check_bounds(bounds: Bounds | None) -> None:

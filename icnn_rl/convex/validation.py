@@ -13,7 +13,7 @@ def check_energy_inputs(t: Tensor, dim: int, name: str, batch: int | None = None
     the entry points (:func:`check_finite`).
     """
     if not isinstance(t, Tensor):
-        raise ValueError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
     if t.dim() < 2 or t.shape[-1] != dim:
         raise ValueError(f"{name} has shape {tuple(t.shape)}; the network expects [batch, {dim}]"
                          + (f" or [batch, K, {dim}]" if name == "y" else ""))
