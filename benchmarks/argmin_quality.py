@@ -24,9 +24,9 @@ import numpy as np
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from agents import ICNN
-from envs import make_env
+from icnn_rl.agents import ICNN
 from icnn_rl.convex.bundle_entropy import bundle_entropy
+from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config
 

@@ -18,7 +18,7 @@ import dataclasses
 import time
 from pathlib import Path
 
-from envs import task_for
+from icnn_rl.envs import task_for
 from icnn_rl.report import write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.run import RunError, RunSpec, train_run

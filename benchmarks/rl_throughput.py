@@ -30,8 +30,8 @@ import torch
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from agents import AGENTS, agent_spec
-from envs import make_env
+from icnn_rl.agents import AGENTS, agent_spec
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config

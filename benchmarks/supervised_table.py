@@ -3,8 +3,7 @@
     python benchmarks/supervised_table.py RUN_DIR [RUN_DIR ...] [--out FILE]
 
 Each RUN_DIR is the output of ``python -m icnn_rl.supervised.multilabel`` or ``.completion`` (its
-``results.json`` and ``config.yaml``). Paper numbers: Amos, Xu, Kolter (ICML 2017) Tables 1 and 2, as
-collected in the project's reference notes (results_anchors.md §2).
+``results.json`` and ``config.yaml``). Paper numbers: Amos, Xu, Kolter (ICML 2017) Tables 1 and 2.
 """
 
 from __future__ import annotations

@@ -11,10 +11,6 @@ MuJoCo's EGL backend (``MUJOCO_GL=egl`` unless already set) and need the ``video
 from __future__ import annotations
 
 import os
-
-os.environ.setdefault("MUJOCO_GL", "egl")  # before anything imports mujoco
-
-import argparse
 import sys
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,10 +19,10 @@ import numpy as np
 import torch
 from gymnasium.error import DependencyNotInstalled
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
-from stable_baselines3.common.save_util import load_from_zip_file
 
-from agents import AGENTS
-from envs import make_env
+from icnn_rl.agents import load_agent
+from icnn_rl.cli import DEVICES, ConfigError, command_parser, report_error, resolve_device
+from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.rollout import rollout
 
@@ -50,16 +46,11 @@ def model_path_of(path: Path) -> Path:
 
 
 def load_model(path: Path, device: str = "auto") -> OffPolicyAlgorithm:
-    """Load a model saved by any registered agent, the class read from the file."""
+    """Load a model saved by any registered agent (:func:`icnn_rl.agents.load_agent`)."""
     try:
-        data, _, _ = load_from_zip_file(path, load_data=True, device="cpu")
-    except Exception as exc:  # noqa: BLE001 - any unreadable zip is the same user error
-        raise EvaluateError(f"{path} is not a saved model: {exc}") from None
-    policy_class = data.get("policy_class")
-    for spec in AGENTS.values():
-        if policy_class in spec.algo.policy_aliases.values():
-            return spec.algo.load(path, device=device)
-    raise EvaluateError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
+        return load_agent(path, device=device)
+    except ValueError as exc:  # AgentError included
+        raise EvaluateError(str(exc)) from None
 
 
 def evaluate(
@@ -83,19 +74,17 @@ def evaluate(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m icnn_rl.evaluate",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser(__doc__, "python -m icnn_rl.evaluate")
     parser.add_argument("path", type=Path, help="run directory or saved model (.zip)")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0, help="seed of the evaluation env")
     parser.add_argument("--video", type=Path, default=None, help="write the rollouts to this .mp4")
-    parser.add_argument("--device", default="auto", choices=("cpu", "cuda", "auto"))
+    parser.add_argument("--device", default="auto", choices=DEVICES)
     args = parser.parse_args(argv)
+    os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering (read by the MuJoCo renderer)
     torch.set_num_threads(1)
     try:
+        resolve_device(args.device)
         if args.episodes < 1:
             raise EvaluateError(f"--episodes must be >= 1, got {args.episodes}")
         path = model_path_of(args.path)
@@ -104,9 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         if env_id is None:
             raise EvaluateError(f"{path} does not record its env id (not saved by train.py)")
         returns = evaluate(model, env_id, args.episodes, args.seed, args.video)
-    except (EvaluateError, ImportError, DependencyNotInstalled) as exc:
-        print(f"evaluate: error: {exc}", file=sys.stderr)
-        return 2
+    except (EvaluateError, ConfigError, ImportError, DependencyNotInstalled) as exc:
+        return report_error(parser.prog, exc)
     print(
         f"{env_id}: mean return {np.mean(returns):.2f} ± {np.std(returns):.2f} (std) over "
         f"{len(returns)} deterministic episodes [{path}]"

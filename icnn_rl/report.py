@@ -14,27 +14,24 @@ resumed from a checkpoint that had no timing saved) the cell says how many were 
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import yaml
+from matplotlib.figure import Figure
 from scipy import stats
 
-from icnn_rl.rl.callbacks import read_evaluations
+from icnn_rl.cli import check_output_dir, command_parser, report_error, write_text_atomic
+from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
 
 
 @dataclass(frozen=True)
-class Run:
+class RunCurve:
     """One run directory's test curve and bookkeeping."""
 
     env: str
@@ -63,7 +60,7 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
-def load_runs(runs_dir: Path) -> list[Run]:
+def load_runs(runs_dir: Path) -> list[RunCurve]:
     """Every ``<env>/<agent>/seed<k>/`` under ``runs_dir`` with an ``evaluations.csv``."""
     runs = []
     for csv_path in sorted(runs_dir.glob("*/*/seed*/evaluations.csv")):
@@ -82,7 +79,7 @@ def load_runs(runs_dir: Path) -> list[Run]:
         timed = metrics.get("timed_steps", metrics.get("steps"))
         steps, returns = (np.array(column) for column in zip(*rows))
         runs.append(
-            Run(
+            RunCurve(
                 run_dir.parent.parent.name,
                 run_dir.parent.name,
                 int(run_dir.name.removeprefix("seed")),
@@ -101,7 +98,7 @@ def _cell(values: list[float]) -> str:
     return f"{mean:.2f}" if np.isnan(half) else f"{mean:.2f} ± {half:.2f}"
 
 
-def table(runs: list[Run]) -> str:
+def table(runs: list[RunCurve]) -> str:
     """The Markdown table: one row per env × agent with at least one run of ≥ 10 tests."""
     header = (
         "env",
@@ -133,9 +130,10 @@ def table(runs: list[Run]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_env(env: str, runs: list[Run], path: Path) -> None:
+def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
     """Mean test return and its 95 % band per agent over the test steps all seeds share."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig = Figure(figsize=(6, 4))  # no pyplot: the global backend stays the caller's
+    ax = fig.subplots()
     for agent in sorted({r.agent for r in runs}):
         group = [r for r in runs if r.agent == agent]
         length = min(len(r.steps) for r in group)
@@ -150,7 +148,6 @@ def plot_env(env: str, runs: list[Run], path: Path) -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 def write_report(runs_dir: Path, out: Path) -> Path:
@@ -172,24 +169,21 @@ def write_report(runs_dir: Path, out: Path) -> Path:
         + "\n"
     )
     path = out / "report.md"
-    path.write_text(text)
+    write_text_atomic(path, text)
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m icnn_rl.report",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = command_parser(__doc__, "python -m icnn_rl.report")
     parser.add_argument("runs_dir", type=Path, help="the --log-dir of train.py")
     parser.add_argument("--out", type=Path, default=None, help="output directory (default RUNS_DIR/report)")
     args = parser.parse_args(argv)
+    out = args.out or args.runs_dir / "report"
     try:
-        path = write_report(args.runs_dir, args.out or args.runs_dir / "report")
-    except ValueError as exc:
-        print(f"report: error: {exc}", file=sys.stderr)
-        return 2
+        check_output_dir(out, "--out")
+        path = write_report(args.runs_dir, out)
+    except ValueError as exc:  # ConfigError included
+        return report_error(parser.prog, exc)
     print(path.read_text())
     print(f"report → {path}")
     return 0

@@ -12,12 +12,13 @@ from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from agents import AGENTS, NAF, agent_name_of
-from envs import make_env
+from icnn_rl.agents import AGENTS, NAF, agent_name_of
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy, solve
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
-from icnn_rl.rl.callbacks import PaperTestCallback, read_evaluations
+from icnn_rl.rl.callbacks import PaperTestCallback
 from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.evaluations import read_evaluations
 from icnn_rl.rl.run import RunSpec, train_run
 
 FAST = ["hidden=[32,32]", "learning_starts=50", "batch_size=32", "test_interval=100"]

@@ -1,21 +1,28 @@
-"""train.py, python -m icnn_rl.evaluate and python -m icnn_rl.report as a user runs them."""
+"""train.py (icnn_rl.train), python -m icnn_rl.evaluate and python -m icnn_rl.report as a user runs them.
+
+In-process calls name the program after sys.argv[0] (pytest's), so their error lines are matched from
+``: error:`` on; the subprocess checks see ``train.py: error:``."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-import train
-from agents import AGENTS, ICNN
-from icnn_rl import evaluate, report
+from icnn_rl import evaluate, report, train
+from icnn_rl.agents import AGENTS, ICNN
+from icnn_rl.agents.naf import NAFPolicy
+from icnn_rl.rl.build import build_model
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint
+from icnn_rl.rl.config import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = [
@@ -32,9 +39,9 @@ FAST = [
 
 
 def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=False
-    )
+    """``python *args`` in the test's working directory (its tmp_path); ``train.py`` is the checkout's."""
+    args = tuple(str(ROOT / "train.py") if arg == "train.py" else arg for arg in args)
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def steps_in(csv_path: Path) -> list[int]:
@@ -43,7 +50,7 @@ def steps_in(csv_path: Path) -> list[int]:
 
 
 def test_default_command_is_icnn_on_inverted_pendulum_for_its_paper_budget() -> None:
-    (spec,) = train.plan_runs(train.parse_args([]))
+    (spec,) = train.plan_runs(train.build_parser().parse_args([]))
     assert (spec.agent, spec.env_id, spec.seed, spec.steps) == ("icnn", "InvertedPendulum-v5", 0, 10_000)
     assert spec.progress and spec.run_dir == Path("runs/InvertedPendulum-v5/icnn/seed0")
 
@@ -115,7 +122,7 @@ def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [
             sys.executable,
-            "train.py",
+            str(ROOT / "train.py"),
             "--agent",
             "naf",
             "--steps",
@@ -126,7 +133,6 @@ def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
             "checkpoint_interval=60",
             *FAST,
         ],
-        cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -162,13 +168,26 @@ def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
 def test_bad_input_is_one_clear_line(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
     assert train.main([*args, "--steps", "10"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err and err.startswith("train.py: error:")
+    assert err.count("\n") == 1 and message in err and ": error: " in err
+
+
+def test_output_directory_that_is_a_file_is_one_clear_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    blocker = tmp_path / "runs"
+    blocker.write_text("not a directory")
+    for argv in (["--log-dir", str(blocker)], ["--log-dir", str(blocker / "inside")]):
+        assert train.main([*argv, "--steps", "10"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"--log-dir {argv[1]}: {blocker} is a file, not a directory" in err
+    assert report.main([str(tmp_path), "--out", str(blocker)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
 
 
 def test_bad_input_exits_nonzero_without_traceback() -> None:
     result = run_cli("train.py", "--agent", "sac", "--steps", "10")
     assert result.returncode == 2
-    assert "Traceback" not in result.stderr and "unknown agent 'sac'" in result.stderr
+    assert result.stderr == "train.py: error: unknown agent 'sac'; valid: icnn, naf, ddpg\n"
 
 
 def test_diverged_runs_stop_with_one_line_each_and_keep_the_last_good_checkpoint(
@@ -183,7 +202,7 @@ def test_diverged_runs_stop_with_one_line_each_and_keep_the_last_good_checkpoint
     lines = err.splitlines()
     assert len(lines) == 2 and "Traceback" not in err  # the grid went on to DDPG after NAF failed
     for line, agent in zip(lines, ["naf", "ddpg"]):
-        assert line.startswith(f"train.py: error: {agent} on InvertedPendulum-v5 seed 0 diverged:")
+        assert f": error: {agent} on InvertedPendulum-v5 seed 0 diverged:" in line
         assert "became non-finite (NaN or inf) by step 100" in line and "step50.zip" in line
         run_dir = tmp_path / "InvertedPendulum-v5" / agent / "seed0"
         model_path, _ = latest_checkpoint(run_dir / "checkpoints")
@@ -210,3 +229,24 @@ def test_evaluate_run_directory_with_video_and_report(tmp_path: Path) -> None:
     assert (
         "| InvertedPendulum-v5 | ddpg |" not in (tmp_path / "report" / "report.md").read_text()
     )  # 3 tests < 10
+
+
+def test_models_saved_by_earlier_versions_load(tmp_path: Path) -> None:
+    """Earlier versions installed the agents as a top-level ``agents`` package; their model files
+    name the policy class by that module path."""
+    config = resolve_config("naf", "Pendulum-v1", overrides=["hidden=[8]"])
+    path = tmp_path / "model.zip"
+    build_model("naf", "Pendulum-v1", config, seed=0, steps=10, device="cpu").save(path)
+    module, name = b"agents.naf.policies", b"NAFPolicy"  # a pickle of the class by that reference
+    legacy = b"\x80\x04\x8c" + bytes([len(module)]) + module + b"\x8c" + bytes([len(name)]) + name + b"\x93."
+    with zipfile.ZipFile(path) as archive:
+        entries = {entry: archive.read(entry) for entry in archive.namelist()}
+    data = json.loads(entries["data"])
+    data["policy_class"][":serialized:"] = base64.b64encode(legacy).decode()
+    entries["data"] = json.dumps(data).encode()
+    old = tmp_path / "old.zip"
+    with zipfile.ZipFile(old, "w") as archive:
+        for entry, content in entries.items():
+            archive.writestr(entry, content)
+    model = evaluate.load_model(old, "cpu")
+    assert isinstance(model, AGENTS["naf"].algo) and type(model.policy) is NAFPolicy

@@ -9,22 +9,93 @@ import numpy as np
 import pytest
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
-import envs
-from agents import AGENTS
+from icnn_rl import envs
+from icnn_rl.agents import AGENTS
+from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 from icnn_rl.rl.build import build_model, make_action_noise
-from icnn_rl.rl.config import CONFIG_DIR, SHARED_KEYS, ConfigError, load_yaml, parse_overrides, resolve_config
+from icnn_rl.rl.config import harness_defaults, resolve_config
+
+# The harness keys every agent shares (configs/harness.yaml), with their values.
+HARNESS = {
+    "learning_rate": 1e-3,
+    "buffer_size": 500_000,
+    "learning_starts": 1000,
+    "batch_size": 256,
+    "gamma": 0.99,
+    "tau": 0.01,
+    "hidden": [200, 200],
+    "train_freq": 1,
+    "gradient_steps": 1,
+    "noise": "ou",
+    "noise_sigma": 0.1,
+    "noise_theta": 0.15,
+    "reward_scale": 1.0,
+    "timeout_terminal": False,
+    "test_interval": None,
+    "test_episodes": 1,
+    "checkpoint_interval": None,
+}
 
 
-def test_every_agent_file_holds_the_shared_keys() -> None:
+def solver(entropy_weight: float) -> dict:
+    return {"method": "bundle_entropy", "max_iter": 20, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
+            "entropy_weight": entropy_weight, "prune": False}
+
+
+def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() -> None:
+    # The values (and key order) every agent file spelled out in full before the harness file existed.
+    icnn = {
+        **HARNESS,
+        "reward_scale": 0.4,
+        "l2": 0.0,
+        "td_clip": 1.0,
+        "entropy_bonus": True,
+        "proposal": "mlp",
+        "proposal_hidden": [200, 200],
+        "negative_slope": 0.01,
+        "batch_norm": False,
+        "act_solver": solver(0.1),
+        "target_solver": solver(0.1),
+    }
+    naf = {**HARNESS, "reward_scale": 0.02, "l2": 0.0, "td_clip": None, "batch_norm": False, "init_std": None}
+    ddpg = {**HARNESS, "reward_scale": 0.1}
+    for agent, env_id, expected in [
+        ("icnn", "HalfCheetah-v5", icnn),
+        ("naf", "InvertedDoublePendulum-v5", naf),
+        ("ddpg", "Walker2d-v5", ddpg),
+    ]:
+        config = resolve_config(agent, env_id)
+        assert config == expected and list(config) == list(expected), (agent, env_id)
+        for key in ("act_solver", "target_solver"):  # solver sections keep their key order too
+            if key in expected:
+                assert list(config[key]) == list(expected[key])
+
+
+def test_harness_holds_the_shared_keys_and_agent_files_only_their_own() -> None:
+    assert harness_defaults() == HARNESS
     for agent in AGENTS:
-        assert set(SHARED_KEYS) <= set(load_yaml(CONFIG_DIR / f"{agent}.yaml")["default"])
+        own = load_yaml(config_path(agent))["default"] or {}
+        assert not set(own) & set(HARNESS), agent
+
+
+def test_an_agent_file_may_change_a_shared_key_with_its_type_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "harness.yaml").write_text(config_path("harness").read_text())
+    monkeypatch.setattr("icnn_rl.rl.config.config_path", lambda name: tmp_path / f"{name}.yaml")
+    (tmp_path / "ddpg.yaml").write_text("default:\n  batch_size: 64\nPendulum-v1:\n  gamma: 0.9\n")
+    config = resolve_config("ddpg", "Pendulum-v1")
+    assert (config["batch_size"], config["gamma"]) == (64, 0.9) and list(config) == list(HARNESS)
+    (tmp_path / "ddpg.yaml").write_text("default:\n  batch_size: many\n")
+    with pytest.raises(ConfigError, match="ddpg.yaml \\[default\\]: batch_size must be an integer"):
+        resolve_config("ddpg", "Pendulum-v1")
 
 
 def test_layers_apply_in_order(tmp_path: Path) -> None:
     user = tmp_path / "mine.yaml"
     user.write_text("default:\n  gamma: 0.9\n  tau: 0.02\nInvertedPendulum-v5:\n  tau: 0.03\n")
     config = resolve_config("icnn", "InvertedPendulum-v5", user, ["act_solver.max_iter=7"])
-    packaged = load_yaml(CONFIG_DIR / "icnn.yaml")
+    packaged = load_yaml(config_path("icnn"))
     assert config["reward_scale"] == packaged["InvertedPendulum-v5"]["reward_scale"]  # env section
     assert (config["gamma"], config["tau"]) == (0.9, 0.03)  # user default, then user env section
     assert config["act_solver"]["max_iter"] == 7

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from envs import make_env, task_for
+from icnn_rl.envs import make_env, task_for
 from icnn_rl.rl.build import build_model
-from icnn_rl.rl.callbacks import PaperTestCallback, read_evaluations
+from icnn_rl.rl.callbacks import PaperTestCallback
 from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.evaluations import read_evaluations
 from icnn_rl.rl.run import TEST_SEED_OFFSET
 
 ENV = "InvertedPendulum-v5"

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from icnn_rl.report import load_runs, mean_ci, rolling_mean, table, write_report
-from icnn_rl.rl.callbacks import write_evaluations
+from icnn_rl.rl.evaluations import write_evaluations
 
 
 def make_run(root: Path, env: str, agent: str, seed: int, returns: list[float], budget: int) -> None:

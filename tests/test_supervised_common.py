@@ -9,13 +9,13 @@ import pytest
 import torch
 import yaml
 
+from icnn_rl.cli import resolve_device
 from icnn_rl.supervised.common import (
     CommonConfig,
-    Run,
+    ExperimentRun,
     experiment_cli,
     fit,
     load_config,
-    resolve_device,
     seed_everything,
 )
 
@@ -93,12 +93,38 @@ def test_cli_writes_run_directory(tmp_path: Path) -> None:
     assert any((tmp_path / "run" / "tb").iterdir())
 
 
-def test_cli_rejects_unknown_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ("--set nope=1", "unknown key(s) ['nope']"),
+        ("--set device=tpu", "unknown device 'tpu'; valid: cpu, cuda, auto"),
+        ("--set sizes", "--set expects key=value"),
+        ("--config missing.yaml", "cannot read config file missing.yaml"),
+        ("--run-dir {file}/run", "is a file, not a directory"),
+    ],
+)
+def test_cli_bad_input_is_one_error_line_and_status_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], options: str, message: str
+) -> None:
+    blocker = write(tmp_path / "c.yaml", {})
+    argv = options.format(file=blocker).split()
+    with pytest.raises(SystemExit) as exit_info:
+        experiment_cli("toy", "toy", Toy, ["--config", str(blocker), *argv])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and err.count("\n") == 1
+    assert err.startswith("python -m icnn_rl.supervised.toy: error: ") and message in err
+
+
+def test_cli_checks_list_items_against_their_choices(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write(tmp_path / "c.yaml", {"methods": ["a", "c"]})
+
+    @dataclass
+    class WithMethods(CommonConfig):
+        methods: tuple[str, ...] = ("a",)
+
     with pytest.raises(SystemExit):
-        experiment_cli(
-            "toy", "toy", Toy, ["--config", str(write(tmp_path / "c.yaml", {})), "--set", "nope=1"]
-        )
-    assert "nope" in capsys.readouterr().err
+        experiment_cli("toy", "toy", WithMethods, ["--config", str(config)], choices={"methods": ("a", "b")})
+    assert "methods: unknown ['c']; valid: a, b" in capsys.readouterr().err
 
 
 def test_fit_keeps_the_best_scoring_parameters(tmp_path: Path) -> None:
@@ -114,7 +140,7 @@ def test_fit_keeps_the_best_scoring_parameters(tmp_path: Path) -> None:
     def score() -> float:  # best at weight 3 (step 3) when evaluated every step
         return -abs(model.weight.item() - 3.0)
 
-    run = Run(tmp_path / "run", Toy())
+    run = ExperimentRun(tmp_path / "run", Toy())
     result = fit(model, optimizer, step, score, steps=6, eval_every=1, maximize=True, run=run, tag="toy")
     run.close()
     assert result.step == 3 and model.weight.item() == 3.0

@@ -68,7 +68,7 @@ def test_synthetic_models_learn_linear_data_and_stay_convex(tmp_path: Path, mode
         init="torch",
         inference=UnrolledInference(iterations=10, lr=0.05),
     )
-    run = synthetic.Run(tmp_path / "run", config)
+    run = synthetic.ExperimentRun(tmp_path / "run", config)
     net, metrics = synthetic.train_one("linear", model, config, torch.device("cpu"), run)
     run.close()
     assert metrics["train_accuracy"] >= 0.75  # the linear set is nearly separable; untrained: about 0.5
@@ -89,7 +89,7 @@ def test_multilabel_methods_learn_an_easy_problem(tmp_path: Path, method: str) -
     config = multilabel.MultilabelConfig(device="cpu", hidden=32, batch_size=32, lr=0.01)
     config.ff.epochs = config.picnn_unrolled.epochs = config.picnn_bundle.epochs = 20
     config.picnn_unrolled.lr, config.picnn_unrolled.iterations = 0.1, 10
-    run = multilabel.Run(tmp_path / "run", config)
+    run = multilabel.ExperimentRun(tmp_path / "run", config)
     torch.manual_seed(0)
     result = multilabel.train_and_test(
         method,

@@ -49,3 +49,23 @@ def test_best_threshold_picks_the_highest_example_f1() -> None:
     assert best_threshold(true, scores, [0.5])[0] == 0.5
     with pytest.raises(ValueError, match="candidate"):
         best_threshold(true, scores, [])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_f1s_match_scikit_learn(seed: int) -> None:
+    """Example-averaged F1 is sklearn's ``average="samples"``, label-macro F1 its ``average="macro"``
+    (an example or label with no true and no predicted positive scores 0 in both)."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    rng = np.random.default_rng(seed)
+    true = (rng.random((40, 7)) < 0.3).astype(np.float32)
+    true[:3] = 0  # examples without labels
+    true[:, 0] = 0  # a label nobody has
+    scores = rng.random((40, 7))
+    for threshold in (0.3, 0.5, 0.8):
+        pred = (scores >= threshold).astype(int)
+        pred[:2] = 0  # examples with no true and no predicted label
+        scores_used = np.where(pred == 1, 1.0, 0.0)
+        samples = metrics.f1_score(true, pred, average="samples", zero_division=0)
+        macro = metrics.f1_score(true, pred, average="macro", zero_division=0)
+        assert example_f1(true, scores_used) == pytest.approx(samples)
+        assert label_macro_f1(true, scores_used) == pytest.approx(macro)

@@ -1,4 +1,4 @@
-from agents.icnn.algo import ICNN
-from agents.icnn.policies import ICNNPolicy, MlpPolicy
+from icnn_rl.agents.icnn.algo import ICNN
+from icnn_rl.agents.icnn.policies import ICNNPolicy, MlpPolicy
 
 __all__ = ["ICNN", "ICNNPolicy", "MlpPolicy"]

@@ -6,8 +6,8 @@ from typing import Any, ClassVar
 
 from stable_baselines3.common.policies import BasePolicy
 
-from agents.common import GreedyQAlgorithm
-from agents.icnn.policies import ICNNPolicy, MlpPolicy
+from icnn_rl.agents.common import GreedyQAlgorithm
+from icnn_rl.agents.icnn.policies import ICNNPolicy, MlpPolicy
 
 
 class ICNN(GreedyQAlgorithm):

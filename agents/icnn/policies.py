@@ -33,7 +33,7 @@ from gymnasium import spaces
 from stable_baselines3.common.type_aliases import Schedule
 from torch import nn
 
-from agents.common import GreedyQPolicy, mlp
+from icnn_rl.agents.common import GreedyQPolicy, mlp
 from icnn_rl.convex import (
     PICNN,
     SolverConfig,

@@ -6,7 +6,8 @@ with L lower-triangular and its diagonal passed through exp, so P is positive de
 μ(s) = tanh(·) ∈ (−1, 1)ᵈ is the exact maximiser of Q(s, ·) over the action box, with
 max_a Q(s, a) = V(s).
 
-Options of the ICNN paper's NAF (reference §4.6; its hand-tuned HalfCheetah NAF used both):
+Options of the ICNN paper's NAF (locuslab/icnn ``RL/src/naf.py``, ``naf_nets_dm.py``; its hand-tuned
+HalfCheetah NAF used both):
 BatchNorm on each head's input and hidden pre-activations, and truncated-normal weight init.
 """
 
@@ -15,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from agents.common import GreedyQPolicy, mlp
+from icnn_rl.agents.common import GreedyQPolicy, mlp
 
 
 class NAFNetwork(nn.Module):

@@ -1,5 +1,5 @@
 """From a resolved config to a stable-baselines3 model: exploration noise, replay settings,
-policy kwargs and constructor arguments, for any agent in :data:`agents.AGENTS`."""
+policy kwargs and constructor arguments, for any agent in :data:`icnn_rl.agents.AGENTS`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, OrnsteinUhlenbeckActionNoise
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from agents import agent_spec
-from envs import make_env
-from icnn_rl.rl.config import SHARED_KEYS
+from icnn_rl.agents import agent_spec
+from icnn_rl.envs import make_env
+from icnn_rl.rl.config import harness_defaults
 
-# Shared keys passed unchanged to every agent's constructor.
+# Harness keys passed unchanged to every agent's constructor.
 DIRECT_KEYS = (
     "learning_rate",
     "learning_starts",
@@ -53,7 +53,8 @@ def build_model(
     spec = agent_spec(agent)
     env = make_env(env_id, reward_scale=config["reward_scale"])
     act_dim = int(np.prod(env.action_space.shape))
-    own = {key: value for key, value in config.items() if key not in SHARED_KEYS}
+    shared = harness_defaults()
+    own = {key: value for key, value in config.items() if key not in shared}
     policy_kwargs = {spec.hidden_kwarg: list(config["hidden"])}
     policy_kwargs.update({key: own.pop(key) for key in spec.policy_keys})
     model = spec.algo(

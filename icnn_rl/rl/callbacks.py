@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -16,35 +15,15 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.callbacks import BaseCallback
 
 from icnn_rl.rl.checkpoints import write_checkpoint
+from icnn_rl.rl.evaluations import append_evaluation, write_evaluations
 from icnn_rl.rl.rollout import rollout
-
-CSV_COLUMNS = ("step", "test_return")
-
-
-def read_evaluations(path: Path) -> list[tuple[int, float]]:
-    """Rows (step, test_return) of an ``evaluations.csv``."""
-    with open(path, newline="") as handle:
-        return [(int(row["step"]), float(row["test_return"])) for row in csv.DictReader(handle)]
-
-
-def truncate_evaluations(path: Path, last_step: int) -> None:
-    """Drop rows after ``last_step`` (tests run after the checkpoint a resumed run restarts from)."""
-    if path.exists():
-        write_evaluations(path, [row for row in read_evaluations(path) if row[0] <= last_step])
-
-
-def write_evaluations(path: Path, rows: list[tuple[int, float]]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(CSV_COLUMNS)
-        writer.writerows(rows)
 
 
 class DivergedError(RuntimeError):
     """The model's parameters or statistics became non-finite (NaN or ±inf) during training."""
 
 
-def check_finite(model: BaseAlgorithm) -> None:
+def check_policy_finite(model: BaseAlgorithm) -> None:
     """Raise :class:`DivergedError` naming the first non-finite tensor of the policy's state
     (parameters and buffers such as BatchNorm statistics)."""
     for name, tensor in model.policy.state_dict().items():
@@ -66,7 +45,7 @@ class DivergenceGuard(BaseCallback):
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self._next_check:
-            check_finite(self.model)
+            check_policy_finite(self.model)
             self._next_check += self.interval
         return True
 
@@ -112,20 +91,19 @@ class PaperTestCallback(BaseCallback):
                 returns.append(rollout(self.model, self.env, seed=None if self._seeded else self.seed))
                 self._seeded = True
         mean = self.last_return = float(np.mean(returns))
-        with open(self.csv_path, "a", newline="") as handle:
-            csv.writer(handle).writerow((self.num_timesteps, mean))
+        append_evaluation(self.csv_path, self.num_timesteps, mean)
         self.logger.record("eval/return", mean)
         self.logger.dump(self.num_timesteps)
         self.seconds += time.perf_counter() - start
 
 
-class CheckpointCallback(BaseCallback):
+class AtomicCheckpointCallback(BaseCallback):
     """Write an atomic checkpoint (model, optimizers, replay buffer) every ``interval`` env steps.
 
     It runs at the end of a rollout, after SB3 has stored the step's transition (``_on_step``
     runs before that), so the buffer holds exactly ``num_timesteps`` transitions. ``timing``,
     if given, returns the run's cumulative time at that moment, saved with the checkpoint. A
-    non-finite model is not saved (:func:`check_finite`), so the last checkpoint stays usable.
+    non-finite model is not saved (:func:`check_policy_finite`), so the last checkpoint stays usable.
     """
 
     def __init__(
@@ -148,7 +126,7 @@ class CheckpointCallback(BaseCallback):
 
     def save(self) -> None:
         """Write a checkpoint now (its time is added to ``seconds``)."""
-        check_finite(self.model)
+        check_policy_finite(self.model)
         start = time.perf_counter()
         with getattr(self.model, "untimed", nullcontext)():
             write_checkpoint(self.model, self.directory, self.timing() if self.timing else None)

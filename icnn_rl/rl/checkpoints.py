@@ -14,6 +14,8 @@ from typing import Any
 
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
+from icnn_rl.cli import write_json_atomic
+
 _NAME = re.compile(r"^step(\d+)\.zip$")
 
 
@@ -21,13 +23,6 @@ def save_model_atomic(model: OffPolicyAlgorithm, path: Path) -> None:
     """``model.save(path)`` through a temporary file and ``os.replace``."""
     tmp = path.with_name(path.name + ".tmp")
     model.save(tmp)
-    os.replace(tmp, path)
-
-
-def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
-    """``data`` as indented JSON at ``path``, through a temporary file and ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
 
 

@@ -1,10 +1,11 @@
-"""Config resolution: ``configs/<agent>.yaml`` ``default`` ← its env section ← ``--config`` file
-(``default``, then env section) ← ``--set key=value`` overrides.
+"""Config resolution: ``configs/harness.yaml`` ``default`` ← ``configs/<agent>.yaml`` ``default`` ←
+its env section ← ``--config`` file (``default``, then env section) ← ``--set key=value`` overrides.
 
-The agent file's ``default`` section is the schema: a key it lacks is an error, and each value
-must have its default's type (ints for int keys, numbers for float keys, bools for bool keys,
-lists for lists, known sub-keys for nested sections; a ``null`` default takes a number or null).
-Nested keys are set with dots: ``--set act_solver.max_iter=10``.
+The harness's ``default`` (the keys every agent shares) with the agent's ``default`` laid over it
+is the schema: a key it lacks is an error, and each value must have its default's type (ints for
+int keys, numbers for float keys, bools for bool keys, lists for lists, known sub-keys for nested
+sections; a ``null`` default takes a number or null). Nested keys are set with dots:
+``--set act_solver.max_iter=10``.
 """
 
 from __future__ import annotations
@@ -13,66 +14,20 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
+from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 
-CONFIG_DIR = Path(__file__).resolve().parents[2] / "configs"
+HARNESS = "harness"  # configs/harness.yaml: the keys ICNN, NAF and DDPG share
 NOISE_KINDS = ("ou", "normal", "none")
-# Keys every agent file has; the run and the env builder consume them (see icnn_rl.rl.build).
-SHARED_KEYS = (
-    "learning_rate",
-    "buffer_size",
-    "learning_starts",
-    "batch_size",
-    "gamma",
-    "tau",
-    "hidden",
-    "train_freq",
-    "gradient_steps",
-    "noise",
-    "noise_sigma",
-    "noise_theta",
-    "reward_scale",
-    "timeout_terminal",
-    "test_interval",
-    "test_episodes",
-    "checkpoint_interval",
-)
 
 
-class ConfigError(ValueError):
-    """An unknown key, a value of the wrong type or range, or an unreadable config file."""
-
-
-def load_yaml(path: Path) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping (empty file → {})."""
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"config file {path} must hold a mapping of sections, got {type(data).__name__}")
-    return data
-
-
-def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """``["a=1", "b.c=x"]`` → ``{"a": 1, "b": {"c": "x"}}``; values are parsed as YAML scalars."""
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise ConfigError(f"--set {key}: cannot parse value {text!r}") from None
-        *parents, leaf = key.split(".")
-        node = out
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return out
+def harness_defaults() -> dict[str, Any]:
+    """The shared keys and their defaults (the run and the env builder consume them, see
+    :mod:`icnn_rl.rl.build`); the harness file holds only its ``default`` section."""
+    path = config_path(HARNESS)
+    harness = load_yaml(path)
+    if set(harness) != {"default"} or not isinstance(harness["default"], dict):
+        raise ConfigError(f"{path} must hold exactly one section, `default`, a mapping of keys")
+    return harness["default"]
 
 
 def _as_float(text: str) -> float | str:
@@ -168,12 +123,14 @@ def resolve_config(
     agent: str, env_id: str, config_file: Path | None = None, overrides: Iterable[str] = ()
 ) -> dict[str, Any]:
     """The fully resolved hyperparameters of ``agent`` on ``env_id`` (see the module docstring)."""
-    packaged = load_yaml(CONFIG_DIR / f"{agent}.yaml")
-    schema = packaged.get("default")
-    if not isinstance(schema, dict) or any(key not in schema for key in SHARED_KEYS):
-        raise ConfigError(
-            f"{CONFIG_DIR / f'{agent}.yaml'} needs a `default` section with {', '.join(SHARED_KEYS)}"
-        )
+    path = config_path(agent)
+    packaged = load_yaml(path)
+    own = packaged.get("default") or {}
+    if not isinstance(own, dict):
+        raise ConfigError(f"{path}: `default` must be a mapping of keys, got {type(own).__name__}")
+    harness = harness_defaults()
+    shared = _merge(harness, {k: v for k, v in own.items() if k in harness}, f"{agent}.yaml [default]")
+    schema = {**shared, **{k: v for k, v in own.items() if k not in harness}}
     layers = [(f"{agent}.yaml [{env_id}]", packaged.get(env_id) or {})]
     if config_file is not None:
         user = load_yaml(config_file)

@@ -14,24 +14,17 @@ from typing import Any
 
 import torch
 import yaml
+from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from agents import agent_spec
-from envs import make_env, task_for
+from icnn_rl.agents import load_agent
+from icnn_rl.cli import write_json_atomic, write_text_atomic
+from icnn_rl.envs import make_env, task_for
 from icnn_rl.rl.build import build_model
-from icnn_rl.rl.callbacks import (
-    CheckpointCallback,
-    DivergedError,
-    DivergenceGuard,
-    PaperTestCallback,
-    truncate_evaluations,
-)
-from icnn_rl.rl.checkpoints import (
-    checkpoint_timing,
-    latest_checkpoint,
-    save_model_atomic,
-    write_json_atomic,
-)
+from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
+from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint, save_model_atomic
+from icnn_rl.rl.evaluations import truncate_evaluations
 
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
 
@@ -146,40 +139,71 @@ def _check_resume_config(spec: RunSpec) -> None:
         )
 
 
-def _write_config(spec: RunSpec) -> None:
-    (spec.run_dir / "config.yaml").write_text(yaml.safe_dump(_resolved(spec), sort_keys=False))
+def _open_run_dir(spec: RunSpec) -> None:
+    """Create the run directory and write its ``config.yaml``; an existing run is continued only
+    with ``--resume`` and its own settings."""
+    if (spec.run_dir / "config.yaml").exists():
+        if not spec.resume:
+            raise RunError(
+                f"run directory {spec.run_dir} already exists; pass --resume to continue it or pick another "
+                "--log-dir"
+            )
+        _check_resume_config(spec)
+    spec.run_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(spec.run_dir / "config.yaml", yaml.safe_dump(_resolved(spec), sort_keys=False))
+
+
+def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dict[str, Any] | None]:
+    """A fresh model, or with ``--resume`` the newest checkpoint's model and replay buffer (the test
+    curve cut back to its step), with the run's saved timing; TensorBoard logs go to the run directory."""
+    latest = latest_checkpoint(spec.run_dir / "checkpoints") if spec.resume else None
+    timing = None
+    if latest is None:
+        model = build_model(spec.agent, spec.env_id, spec.config, spec.seed, spec.steps, spec.device)
+        csv_path.unlink(missing_ok=True)
+    else:
+        model_path, buffer_path = latest
+        env = make_env(spec.env_id, reward_scale=spec.config["reward_scale"])
+        model = load_agent(model_path, env=env, device=spec.device)
+        model.load_replay_buffer(buffer_path)
+        truncate_evaluations(csv_path, model.num_timesteps)
+        timing = checkpoint_timing(model_path)
+    model.set_logger(configure(str(spec.run_dir), ["tensorboard"]))
+    return model, timing
+
+
+def _learn(
+    spec: RunSpec, model: OffPolicyAlgorithm, callbacks: list[BaseCallback], checkpointer: AtomicCheckpointCallback
+) -> None:
+    """Train up to ``spec.steps`` with ``callbacks`` (``checkpointer`` among them), then write the
+    final checkpoint; a diverged network is a :class:`RunError` naming the last (finite) checkpoint."""
+    start = model.num_timesteps
+    try:
+        if spec.steps > start:
+            model.learn(
+                spec.steps - start,
+                callback=callbacks,
+                reset_num_timesteps=start == 0,
+                progress_bar=spec.progress,
+            )
+        checkpointer.init_callback(model)
+        checkpointer.save()   # the final checkpoint, also checked for divergence
+    except DivergedError as exc:
+        last = latest_checkpoint(checkpointer.directory)
+        kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
+        raise RunError(
+            f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
+            f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
+        ) from None
 
 
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model."""
     torch.set_num_threads(1)
     run_dir, config = spec.run_dir, spec.config
-    checkpoint_dir = run_dir / "checkpoints"
     csv_path = run_dir / "evaluations.csv"
-    if (run_dir / "config.yaml").exists() and not spec.resume:
-        raise RunError(
-            f"run directory {run_dir} already exists; pass --resume to continue it or pick another --log-dir"
-        )
-    if spec.resume and (run_dir / "config.yaml").exists():
-        _check_resume_config(spec)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    _write_config(spec)
-
-    latest = latest_checkpoint(checkpoint_dir) if spec.resume else None
-    timing = None
-    if latest is None:
-        model = build_model(spec.agent, spec.env_id, config, spec.seed, spec.steps, spec.device)
-        if csv_path.exists():
-            csv_path.unlink()
-    else:
-        model_path, buffer_path = latest
-        env = make_env(spec.env_id, reward_scale=config["reward_scale"])
-        model = agent_spec(spec.agent).algo.load(model_path, env=env, device=spec.device)
-        model.load_replay_buffer(buffer_path)
-        truncate_evaluations(csv_path, model.num_timesteps)
-        timing = checkpoint_timing(model_path)
-    model.set_logger(configure(str(run_dir), ["tensorboard"]))
-
+    _open_run_dir(spec)
+    model, timing = _start_model(spec, csv_path)
     interval = config["test_interval"] or task_for(spec.env_id).test_interval
     test_env = make_env(spec.env_id)
     tester = PaperTestCallback(
@@ -190,24 +214,10 @@ def train_run(spec: RunSpec) -> RunResult:
     def totals() -> dict[str, float]:
         return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
 
-    checkpointer = CheckpointCallback(checkpoint_dir, config["checkpoint_interval"] or 10 * interval, totals)
-    try:
-        if spec.steps > timer.start_step:
-            model.learn(
-                spec.steps - timer.start_step,
-                callback=[DivergenceGuard(interval), tester, checkpointer],
-                reset_num_timesteps=latest is None,
-                progress_bar=spec.progress,
-            )
-        checkpointer.init_callback(model)
-        checkpointer.save()   # the final checkpoint, also checked for divergence
-    except DivergedError as exc:
-        last = latest_checkpoint(checkpoint_dir)
-        kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
-        raise RunError(
-            f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
-            f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
-        ) from None
+    checkpointer = AtomicCheckpointCallback(
+        run_dir / "checkpoints", config["checkpoint_interval"] or 10 * interval, totals
+    )
+    _learn(spec, model, [DivergenceGuard(interval), tester, checkpointer], checkpointer)
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
     metrics = run_metrics(model.num_timesteps, totals())

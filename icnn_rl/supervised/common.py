@@ -1,6 +1,7 @@
-"""Shared plumbing of the three supervised experiments: typed YAML configs (unknown keys are errors),
-`--set key=value` overrides, seeding, device choice, run directories with TensorBoard logs, a progress
-bar, and the command line every experiment module exposes.
+"""Shared plumbing of the three supervised experiments: typed YAML configs (unknown keys are errors)
+with `--set key=value` overrides, seeding, run directories with TensorBoard logs, a progress bar, and
+the command line every experiment module exposes. YAML loading, overrides, device choice, the packaged
+configs and the exit convention are :mod:`icnn_rl.cli`'s, shared with the RL commands.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import random
 import time
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,9 +23,19 @@ import torch
 import yaml
 from tqdm.auto import tqdm
 
-from icnn_rl.supervised.data import REPO_ROOT
+from icnn_rl.cli import (
+    ConfigError,
+    add_set_argument,
+    check_output_dir,
+    config_path,
+    load_yaml,
+    parse_overrides,
+    report_error,
+    resolve_device,
+    write_json_atomic,
+    write_text_atomic,
+)
 
-DEVICES = ("cpu", "cuda", "auto")
 C = TypeVar("C")
 
 
@@ -45,12 +56,12 @@ def config_from_dict(cls: type[C], data: dict[str, Any], where: str = "config") 
     Raises ValueError naming the offending key and the valid keys on unknown keys or wrong types.
     """
     if not isinstance(data, dict):
-        raise ValueError(f"{where}: expected a mapping, got {type(data).__name__}")
+        raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
     unknown = sorted(set(data) - set(names))
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {unknown}; valid keys: {names}")
+        raise ConfigError(f"{where}: unknown key(s) {unknown}; valid keys: {names}")
     kwargs = {key: _coerce(hints[key], value, f"{where}.{key}") for key, value in data.items()}
     return cls(**kwargs)
 
@@ -61,14 +72,14 @@ def _coerce(hint: Any, value: Any, where: str) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         if not isinstance(value, (list, tuple)):
-            raise ValueError(f"{where}: expected a list, got {value!r}")
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
         return tuple(_coerce(item, v, where) for v in value)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     wrong_type = hint in (int, float, str, bool) and not isinstance(value, hint)
     if wrong_type or (hint is int and isinstance(value, bool)):
-        raise ValueError(f"{where}: expected {hint.__name__}, got {value!r}")
+        raise ConfigError(f"{where}: expected {hint.__name__}, got {value!r}")
     return value
 
 
@@ -77,43 +88,23 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def apply_overrides(data: dict[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply `key=value` / `section.key=value` overrides (values parsed as YAML) to a config mapping."""
-    for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"override {item!r} must look like key=value or section.key=value")
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            node = node.setdefault(part, {})
-            if not isinstance(node, dict):
-                raise ValueError(f"override {item!r}: {part!r} is not a section")
-        node[leaf] = yaml.safe_load(text)
+def overlay(data: dict[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` with ``layer``'s keys set into it, nested mappings merged key by key (in place)."""
+    for key, value in layer.items():
+        if isinstance(value, Mapping) and isinstance(data.get(key), dict):
+            overlay(data[key], value)
+        else:
+            data[key] = value
     return data
 
 
 def load_config(cls: type[C], path: str | Path | None, overrides: Sequence[str] = ()) -> C:
-    """Config `cls` from YAML file `path` (None: the dataclass defaults) plus `overrides`."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        with open(path, encoding="utf-8") as fh:
-            data = yaml.safe_load(fh) or {}
-    return config_from_dict(cls, apply_overrides(data, overrides), str(path or cls.__name__))
+    """Config `cls` from YAML file `path` (None: the dataclass defaults) plus `--set` `overrides`."""
+    data = load_yaml(path) if path is not None else {}
+    return config_from_dict(cls, overlay(data, parse_overrides(overrides)), str(path or cls.__name__))
 
 
 # ------------------------------------------------------------------------------------ environment
-def resolve_device(name: str) -> torch.device:
-    """`cpu`, `cuda` or `auto` (cuda when available) as a torch.device."""
-    if name not in DEVICES:
-        raise ValueError(f"unknown device {name!r}; choose one of {DEVICES}")
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but torch sees no CUDA device; use 'cpu' or 'auto'")
-    return torch.device(name)
-
-
 def seed_everything(seed: int) -> None:
     """Seed python, numpy and torch (CPU and CUDA) with one seed."""
     random.seed(seed)
@@ -129,15 +120,14 @@ def setup(config: CommonConfig) -> torch.device:
 
 
 # ------------------------------------------------------------------------------------------- runs
-class Run:
+class ExperimentRun:
     """A run directory: ``config.yaml``, TensorBoard events under ``tb/``, ``results.json``, the selected
     models (``<method>.pt`` state dicts) and figures."""
 
     def __init__(self, directory: Path, config: Any) -> None:
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
-        with open(self.dir / "config.yaml", "w", encoding="utf-8") as fh:
-            yaml.safe_dump(config_to_dict(config), fh, sort_keys=False)
+        write_text_atomic(self.dir / "config.yaml", yaml.safe_dump(config_to_dict(config), sort_keys=False))
         from torch.utils.tensorboard import SummaryWriter
 
         self.writer = SummaryWriter(str(self.dir / "tb"))
@@ -155,7 +145,7 @@ class Run:
     def save_results(self, results: dict[str, Any]) -> Path:
         """Write ``results.json`` (adds the wall time in seconds) and return its path."""
         path = self.dir / "results.json"
-        path.write_text(json.dumps({**results, "wall_seconds": round(self.elapsed, 1)}, indent=2) + "\n")
+        write_json_atomic(path, {**results, "wall_seconds": round(self.elapsed, 1)})
         return path
 
     def save_model(self, name: str, model: torch.nn.Module) -> Path:
@@ -190,38 +180,40 @@ def batches_with_replacement(
 
 # -------------------------------------------------------------------------------------------- CLI
 def experiment_cli(
-    name: str, description: str, config_cls: type[C], argv: Sequence[str] | None = None
-) -> tuple[C, argparse.Namespace, Run]:
+    name: str,
+    description: str,
+    config_cls: type[C],
+    argv: Sequence[str] | None = None,
+    choices: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[C, argparse.Namespace, ExperimentRun]:
     """Parse the command line shared by the experiments and open the run directory.
 
-    Options: ``--config`` (default ``configs/<name>.yaml``), ``--set key=value`` (repeatable),
-    ``--data PATH`` (data root), ``--run-dir DIR`` (default ``runs/<name>/<timestamp>-seed<seed>``).
+    Options: ``--config`` (default: the packaged ``configs/<name>.yaml``), ``--set key=value``
+    (repeatable), ``--data PATH`` (data root), ``--run-dir DIR`` (default
+    ``runs/<name>/<timestamp>-seed<seed>``). ``choices`` maps list-valued config keys to their valid
+    items. A bad config, device or run directory exits with the convention's one error line.
     """
     parser = argparse.ArgumentParser(prog=f"python -m icnn_rl.supervised.{name}", description=description)
-    parser.add_argument(
-        "--config", default=str(REPO_ROOT / "configs" / f"{name}.yaml"), help="YAML config file"
-    )
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key (section.key=value for nested keys); repeatable",
-    )
+    parser.add_argument("--config", default=None, help=f"YAML config file (default: configs/{name}.yaml)")
+    add_set_argument(parser)
     parser.add_argument(
         "--data", default=None, help="data root (default: $ICNN_RL_DATA, else ../shared/data)"
     )
     parser.add_argument("--run-dir", default=None, help="output directory of this run")
     args = parser.parse_args(argv)
     try:
-        config = load_config(config_cls, args.config, args.overrides)
-    except (ValueError, OSError) as exc:
-        parser.error(str(exc))
-    stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"  # type: ignore[attr-defined]
-    default_dir = Path("runs") / name / stamp
-    run_dir = Path(args.run_dir) if args.run_dir else default_dir
-    return config, args, Run(run_dir, config)
+        config = load_config(config_cls, args.config or config_path(name), args.overrides)
+        for key, valid in (choices or {}).items():
+            unknown = [item for item in getattr(config, key) if item not in valid]
+            if unknown:
+                raise ConfigError(f"{key}: unknown {unknown}; valid: {', '.join(valid)}")
+        resolve_device(config.device)  # type: ignore[attr-defined]
+        stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"  # type: ignore[attr-defined]
+        run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / name / stamp
+        check_output_dir(run_dir, "--run-dir")
+    except ConfigError as exc:
+        raise SystemExit(report_error(parser.prog, exc)) from None
+    return config, args, ExperimentRun(run_dir, config)
 
 
 # ------------------------------------------------------------------------------------ training loop
@@ -245,7 +237,7 @@ def fit(
     steps: int,
     eval_every: int,
     maximize: bool,
-    run: Run,
+    run: ExperimentRun,
     tag: str,
     max_minutes: float = 0.0,
 ) -> FitResult:

@@ -29,7 +29,7 @@ from torch import Tensor
 from icnn_rl.convex import ConvPICNN, attach_projection
 from icnn_rl.supervised.common import (
     CommonConfig,
-    Run,
+    ExperimentRun,
     batches_with_replacement,
     experiment_cli,
     fit,
@@ -40,12 +40,12 @@ from icnn_rl.supervised.data import CompletionSplit, completion_splits, load_oli
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import pixel_mse_255
 
-METHODS = ("bundle", "unrolled", "nonconvex")
+COMPLETION_METHODS = ("bundle", "unrolled", "nonconvex")
 
 
 @dataclass
 class CompletionConfig(CommonConfig):
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = COMPLETION_METHODS
     n_train: int = 350  # first images: training part; the rest is the test set
     n_val: int = 50  # last images of the training part, held out for model selection
     max_rows: int = 0  # >0: keep only the first rows of train, val and test (smoke tests)
@@ -68,8 +68,8 @@ def build(
     name: str, config: CompletionConfig, y0: Tensor
 ) -> tuple[ConvPICNN, Callable[[Tensor, bool], Tensor]]:
     """The network of method `name` and its predictor `(x, train) -> ŷ` [B, 1, 64, 32]."""
-    if name not in METHODS:
-        raise ValueError(f"unknown completion method {name!r}; choose from {METHODS}")
+    if name not in COMPLETION_METHODS:
+        raise ValueError(f"unknown completion method {name!r}; choose from {COMPLETION_METHODS}")
     net = ConvPICNN(image_shape=(64, 32), fc=config.fc, nonneg="none" if name == "nonconvex" else "clip")
 
     def predictor(x: Tensor, train: bool) -> Tensor:
@@ -96,7 +96,7 @@ def train_and_test(
     val: CompletionSplit,
     test: CompletionSplit,
     device: torch.device,
-    run: Run,
+    run: ExperimentRun,
 ) -> tuple[dict[str, float], np.ndarray]:
     """Train method `name`, select on validation MSE, return its metrics and its test completions."""
     tx, ty = torch.as_tensor(train.x, device=device), torch.as_tensor(train.y, device=device)
@@ -172,8 +172,8 @@ def plot_completions(
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     config, args, run = experiment_cli("completion", __doc__.split("\n\n")[0], CompletionConfig, argv)
     for name in config.methods:
-        if name not in METHODS:
-            raise SystemExit(f"unknown completion method {name!r}; choose from {METHODS}")
+        if name not in COMPLETION_METHODS:
+            raise SystemExit(f"unknown completion method {name!r}; choose from {COMPLETION_METHODS}")
     if not 0 < config.n_val < config.n_train:
         raise SystemExit(f"n_val={config.n_val} must be in (0, n_train={config.n_train})")
     device = setup(config)

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from icnn_rl.cli import CHECKOUT_ROOT
+
 BIBTEX_FEATURES = 1836
 BIBTEX_LABELS = 159
 BIBTEX_URL = (
@@ -25,9 +27,6 @@ OLIVETTI_SHAPE = (400, 64, 64)
 OLIVETTI_RAW_RANGE = (0, 242)
 SYNTHETIC_DATASETS = ("moons", "circles", "linear")
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
 class DataMissingError(FileNotFoundError):
     """A data file is absent; the message says which file, where it was looked for and where to get it."""
 
@@ -37,7 +36,7 @@ def data_root(path: str | os.PathLike[str] | None = None) -> Path:
     if path is not None:
         return Path(path)
     env = os.environ.get("ICNN_RL_DATA")
-    return Path(env) if env else (REPO_ROOT.parent / "shared" / "data")
+    return Path(env) if env else (CHECKOUT_ROOT.parent / "shared" / "data")
 
 
 def _require(path: Path, source: str) -> Path:

@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from icnn_rl.convex import PICNN, attach_projection
 from icnn_rl.supervised.common import (
     CommonConfig,
-    Run,
+    ExperimentRun,
     batches_with_replacement,
     experiment_cli,
     fit,
@@ -39,7 +39,7 @@ from icnn_rl.supervised.data import MultiLabelSplit, load_bibtex, validation_spl
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import best_threshold, example_f1, label_macro_f1
 
-METHODS = ("ff", "picnn_unrolled", "picnn_bundle")
+MULTILABEL_METHODS = ("ff", "picnn_unrolled", "picnn_bundle")
 THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # candidates of the tuned threshold
 BCE_EPS = 1e-8  # predictions are clipped to [eps, 1 - eps] inside the cross-entropy
 
@@ -68,7 +68,7 @@ class BundleMethod(BundleInference):
 
 @dataclass
 class MultilabelConfig(CommonConfig):
-    methods: tuple[str, ...] = METHODS
+    methods: tuple[str, ...] = MULTILABEL_METHODS
     hidden: int = 600  # the paper's --layerSizes [600]; the PICNN's second layer has L units
     batch_size: int = 128
     lr: float = 1e-3  # Adam
@@ -131,9 +131,9 @@ def picnn(x_dim: int, y_dim: int, hidden: int) -> PICNN:
 
 
 def build_method(name: str, config: MultilabelConfig, x_dim: int, y_dim: int) -> Method:
-    """The model, loss and predictor of method `name` (one of METHODS)."""
-    if name not in METHODS:
-        raise ValueError(f"unknown multi-label method {name!r}; choose from {METHODS}")
+    """The model, loss and predictor of method `name` (one of MULTILABEL_METHODS)."""
+    if name not in MULTILABEL_METHODS:
+        raise ValueError(f"unknown multi-label method {name!r}; choose from {MULTILABEL_METHODS}")
     if name == "ff":
         ff = FeedForward(x_dim, y_dim, config.hidden)
         return Method(ff, lambda x, t: summed_bce(ff(x), t), ff, config.ff.epochs)
@@ -173,7 +173,7 @@ def train_and_test(
     val: MultiLabelSplit,
     test: MultiLabelSplit,
     device: torch.device,
-    run: Run,
+    run: ExperimentRun,
 ) -> dict[str, float]:
     """Train method `name` on `train`, select on `val` example-F1, and report F1s of the chosen model."""
     method = build_method(name, config, train.x.shape[1], train.y.shape[1])
@@ -236,8 +236,8 @@ def train_and_test(
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     config, args, run = experiment_cli("multilabel", __doc__.split("\n\n")[0], MultilabelConfig, argv)
     for name in config.methods:
-        if name not in METHODS:
-            raise SystemExit(f"unknown multi-label method {name!r}; choose from {METHODS}")
+        if name not in MULTILABEL_METHODS:
+            raise SystemExit(f"unknown multi-label method {name!r}; choose from {MULTILABEL_METHODS}")
     device = setup(config)
     train_full, test = load_bibtex(args.data)
     if config.max_rows > 0:

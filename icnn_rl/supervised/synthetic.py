@@ -1,7 +1,8 @@
 """2-D toy classification (paper Figure: FICNN vs PICNN decision boundaries on sklearn's moons,
 circles and linear data). A network f(x, y) convex in the scalar label y (jointly convex in (x, y)
 for the FICNN) predicts ŷ(x) = argmin_y f(x, y) by unrolled Nesterov steps from y0 = 0.5 and is
-trained through them on the MSE to the 0/1 labels, full batch (reference §5a). There is no test set:
+trained through them on the MSE to the 0/1 labels, full batch (as locuslab/icnn's
+``synthetic-cls/icnn.py`` with ``run.sh``). There is no test set:
 the figure shows the parameters with the best training MSE, and the training accuracy
 (ŷ >= 0.5 against the label) is printed.
 
@@ -17,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from icnn_rl.convex import FICNN, PICNN, attach_projection
-from icnn_rl.supervised.common import CommonConfig, Run, experiment_cli, fit, setup
+from icnn_rl.supervised.common import CommonConfig, ExperimentRun, experiment_cli, fit, setup
 from icnn_rl.supervised.data import SYNTHETIC_DATASETS, make_synthetic
 from icnn_rl.supervised.inference import UnrolledInference, predict_unrolled
 
@@ -40,7 +42,7 @@ class SyntheticConfig(CommonConfig):
     grid: int = 100  # figure resolution (grid points per axis)
 
 
-def build_model(name: str, config: SyntheticConfig) -> nn.Module:
+def build_network(name: str, config: SyntheticConfig) -> nn.Module:
     """FICNN f([x, y]) convex in (x, y), or PICNN f(x, y) convex in y with ReLU on both paths."""
     if name == "ficnn":
         return FICNN(2, 1, hidden=config.hidden, init=config.init, init_divisor=config.init_divisor)
@@ -63,12 +65,12 @@ def predict(model: nn.Module, x: Tensor, config: SyntheticConfig, train: bool) -
 
 
 def train_one(
-    dataset: str, model_name: str, config: SyntheticConfig, device: torch.device, run: Run
+    dataset: str, model_name: str, config: SyntheticConfig, device: torch.device, run: ExperimentRun
 ) -> tuple[nn.Module, dict[str, float]]:
     """Train one model on one data set; returns the best-training-MSE model and its metrics."""
     x_np, y_np = make_synthetic(dataset)
     x, y = torch.as_tensor(x_np, device=device), torch.as_tensor(y_np, device=device)
-    model = build_model(model_name, config).to(device)
+    model = build_network(model_name, config).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     attach_projection(optimizer, model)
 
@@ -104,13 +106,9 @@ def plot_grid(
     path: Path,
 ) -> None:
     """Data sets (rows) × models (columns): ŷ(x) clipped to [0, 1] on a grid, with the training points."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     rows, cols = config.datasets, config.models
-    fig, axes = plt.subplots(len(rows), len(cols), figsize=(3.2 * len(cols), 3.0 * len(rows)), squeeze=False)
+    fig = Figure(figsize=(3.2 * len(cols), 3.0 * len(rows)))  # no pyplot: the global backend stays as it is
+    axes = fig.subplots(len(rows), len(cols), squeeze=False)
     for r, dataset in enumerate(rows):
         x, y = make_synthetic(dataset)
         lo, hi = x.min(0) - 0.5, x.max(0) + 0.5
@@ -127,17 +125,16 @@ def plot_grid(
             ax.set_yticks([])
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
-    config, _, run = experiment_cli("synthetic", __doc__.split("\n\n")[0], SyntheticConfig, argv)
-    for name in config.datasets:
-        if name not in SYNTHETIC_DATASETS:
-            raise SystemExit(f"unknown synthetic data set {name!r}; choose from {SYNTHETIC_DATASETS}")
-    for name in config.models:
-        if name not in MODELS:
-            raise SystemExit(f"unknown synthetic model {name!r}; choose from {MODELS}")
+    config, _, run = experiment_cli(
+        "synthetic",
+        __doc__.split("\n\n")[0],
+        SyntheticConfig,
+        argv,
+        choices={"datasets": SYNTHETIC_DATASETS, "models": MODELS},
+    )
     device = setup(config)
     panels: dict[tuple[str, str], nn.Module] = {}
     metrics: dict[str, dict[str, dict[str, float]]] = {}

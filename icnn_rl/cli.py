@@ -1,0 +1,130 @@
+"""Command-line plumbing shared by training, evaluation, the report and the supervised experiments.
+
+- configs: the packaged YAML files (:func:`config_path`), :func:`load_yaml` and ``--set key=value``
+  overrides (:func:`add_set_argument`, :func:`parse_overrides`); a bad value is a :class:`ConfigError`;
+- devices: ``cpu``, ``cuda`` or ``auto`` (:func:`resolve_device`);
+- outputs: a directory option that names a file is refused (:func:`check_output_dir`), and results are
+  written atomically (:func:`write_text_atomic`, :func:`write_json_atomic`);
+- the exit convention: bad input prints one line ``<prog>: error: <what is wrong and what is valid>``
+  on stderr and the command exits with status 2 (:func:`report_error`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+DEVICES = ("cpu", "cuda", "auto")
+EXIT_ERROR = 2  # argparse's status for bad input; every command uses it for any input error
+# The directory above the package: the repository root in a checkout (site-packages when installed).
+CHECKOUT_ROOT = Path(__file__).resolve().parents[1]
+
+
+class ConfigError(ValueError):
+    """An unknown key, a value of the wrong type or range, or an unreadable config file."""
+
+
+def command_parser(doc: str, prog: str | None = None) -> argparse.ArgumentParser:
+    """A command's argument parser: its help shows the module docstring ``doc`` as written; ``prog``
+    (default: the script's name) starts the usage and every error line."""
+    return argparse.ArgumentParser(prog=prog, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def report_error(prog: str, message: object) -> int:
+    """Print the convention's one error line for ``prog`` and return its exit status."""
+    print(f"{prog}: error: {message}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+# ---------------------------------------------------------------------------------------- configs
+def config_path(name: str) -> Path:
+    """The packaged ``configs/<name>.yaml`` (package data of :mod:`icnn_rl.configs`)."""
+    return Path(str(resources.files("icnn_rl.configs") / f"{name}.yaml"))
+
+
+def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A YAML file whose top level is a mapping (an empty file is ``{}``)."""
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def add_set_argument(parser: argparse.ArgumentParser) -> None:
+    """The repeatable ``--set KEY=VALUE`` option, collected in ``args.overrides``."""
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        dest="overrides",
+        help="override one config key (repeatable; nested keys with dots: section.key=value)",
+    )
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """``["a=1", "b.c=x"]`` → ``{"a": 1, "b": {"c": "x"}}``; values are parsed as YAML scalars."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value or section.key=value, got {item!r}")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {key}: cannot parse value {text!r}") from None
+        *parents, leaf = key.split(".")
+        node = out
+        for part in parents:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {item!r}: {part!r} is set both as a value and as a section")
+        node[leaf] = value
+    return out
+
+
+# ---------------------------------------------------------------------------------- devices, outputs
+def resolve_device(name: str) -> torch.device:
+    """``cpu``, ``cuda`` or ``auto`` (CUDA when available) as a torch.device."""
+    if name not in DEVICES:
+        raise ConfigError(f"unknown device {name!r}; valid: {', '.join(DEVICES)}")
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("device cuda: torch sees no CUDA device here; valid: cpu, auto")
+    return torch.device(name)
+
+
+def check_output_dir(path: Path, option: str) -> None:
+    """Refuse an output directory ``path`` (given as ``option``) that is, or lies inside, a file."""
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise ConfigError(f"{option} {path}: {part} is a file, not a directory")
+            return
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """``text`` at ``path`` through a temporary file and ``os.replace``: readers never see half a file."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
+    """``data`` as indented JSON at ``path``, written atomically."""
+    write_text_atomic(path, json.dumps(data, indent=2) + "\n")

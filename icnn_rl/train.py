@@ -1,0 +1,139 @@
+"""Train ICNN, NAF and DDPG agents on gymnasium tasks; one run directory per agent × env × seed.
+
+python train.py                                   # ICNN on InvertedPendulum-v5, paper budget
+python train.py --agent icnn naf ddpg --env Reacher-v5 InvertedPendulum-v5 --seeds 0 1 2 --workers 2
+tensorboard --logdir runs                         # eval/return, rollout/ep_rew_mean, train/*
+
+Installed, the same command is ``icnn-rl-train`` (or ``python -m icnn_rl.train``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+
+from icnn_rl.agents import AGENTS, AgentError, agent_spec
+from icnn_rl.cli import (
+    DEVICES,
+    EXIT_ERROR,
+    ConfigError,
+    add_set_argument,
+    check_output_dir,
+    command_parser,
+    report_error,
+    resolve_device,
+)
+from icnn_rl.envs import EnvError, check_env_id, task_for
+from icnn_rl.rl.build import build_model
+from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.run import RunError, RunResult, RunSpec, train_run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = command_parser(__doc__)
+    parser.add_argument("--agent", nargs="+", default=["icnn"], help=f"agents to train: {', '.join(AGENTS)}")
+    parser.add_argument(
+        "--env", nargs="+", default=["InvertedPendulum-v5"], help="gymnasium env ids (Box actions)"
+    )
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one run per seed")
+    parser.add_argument(
+        "--steps", type=int, default=None, help="env steps per run (default: the task's paper budget)"
+    )
+    parser.add_argument("--log-dir", type=Path, default=Path("runs"), help="root of the run directories")
+    parser.add_argument("--device", default="auto", help=f"torch device: {', '.join(DEVICES)}")
+    parser.add_argument("--config", type=Path, default=None, help="YAML layered over configs/<agent>.yaml")
+    add_set_argument(parser)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (one torch thread each)")
+    parser.add_argument("--resume", action="store_true", help="continue each run from its last checkpoint")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
+    """Validate every input and return one :class:`RunSpec` per agent × env × seed.
+
+    Each agent × env pair is built once here (and thrown away), so bad values are reported
+    before any worker starts.
+    """
+    resolve_device(args.device)
+    check_output_dir(args.log_dir, "--log-dir")
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if args.config is not None and not args.config.is_file():
+        raise ValueError(f"--config {args.config}: no such file")
+    for agent in args.agent:
+        agent_spec(agent)
+    for env_id in args.env:
+        check_env_id(env_id)
+    specs = []
+    for env_id in args.env:
+        steps = args.steps or task_for(env_id).budget
+        for agent in args.agent:
+            config = resolve_config(agent, env_id, args.config, args.overrides)
+            try:
+                build_model(agent, env_id, config, seed=0, steps=1, device="cpu").env.close()
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"{agent} on {env_id}: {exc}") from None
+            specs += [
+                RunSpec(
+                    agent,
+                    env_id,
+                    seed,
+                    steps,
+                    config,
+                    args.log_dir,
+                    args.device,
+                    args.resume,
+                    progress=not args.no_progress and args.workers == 1,
+                )
+                for seed in args.seeds
+            ]
+    return specs
+
+
+def report(spec: RunSpec, result: RunResult) -> None:
+    print(
+        f"{spec.agent} on {spec.env_id} seed {spec.seed}: {result.steps} steps at "
+        f"{result.env_steps_per_second:.1f} env steps/s; model → {result.model_path}; "
+        f"logs → {result.run_dir}",
+        flush=True,
+    )
+
+
+def finish(prog: str, spec: RunSpec, result: Callable[[], RunResult]) -> bool:
+    """Report one run; a run that fails with :class:`RunError` gets one error line and the others go on."""
+    try:
+        report(spec, result())
+    except RunError as exc:
+        report_error(prog, exc)
+        return False
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        specs = plan_runs(args)
+    except (AgentError, EnvError, ConfigError, ValueError) as exc:
+        return report_error(parser.prog, exc)
+    if args.workers == 1:
+        succeeded = [finish(parser.prog, spec, partial(train_run, spec)) for spec in specs]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+            futures = [(spec, pool.submit(train_run, spec)) for spec in specs]
+            succeeded = [finish(parser.prog, spec, future.result) for spec, future in futures]
+    print(f"TensorBoard: tensorboard --logdir {args.log_dir}")
+    return 0 if all(succeeded) else EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())
