@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from icnn_rl.agents import ICNN
+from icnn_rl.agents import ICNN, load_agent
 from icnn_rl.convex.bundle_entropy import bundle_entropy
 from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
@@ -89,8 +89,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     lines = [
-        "| env | seed | solve | within tol. in training (mean, worst interval) | re-solve: excess mean | "
-        "p99 | max | within tol. | gap bounds excess | kept at start or by iterating |",
+        ("| env | seed | solve | within tol. in training (mean, worst interval) | re-solve: excess mean | "
+         "p99 | max | within tol. | gap bounds excess | kept at start or by iterating |"),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run_dir in icnn_runs(args.runs):
@@ -99,7 +99,7 @@ def main() -> None:
         if last is None:
             continue
         env = make_env(env_id, reward_scale=resolve_config("icnn", env_id)["reward_scale"])
-        model = ICNN.load(run_dir / "model.zip", env=env, device="cpu")
+        model = load_agent(run_dir / "model.zip", env=env, device="cpu")
         model.load_replay_buffer(last[1])
         shares = training_shares(run_dir)
         for kind, q in resolve_quality(model, args.states, seed).items():

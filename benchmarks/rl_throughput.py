@@ -24,15 +24,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from operator import attrgetter
 from pathlib import Path
 
 import torch
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from icnn_rl.agents import AGENTS, agent_spec
+from icnn_rl.agents import AGENTS, load_agent
 from icnn_rl.envs import make_env
-from icnn_rl.rl.build import build_model
+from icnn_rl.rl.build import OPTIMIZER_KWARGS, build_model
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config
 
@@ -60,8 +61,13 @@ def trained_model(agent: str, env_id: str, runs: Path, step: int | None) -> OffP
         raise SystemExit(f"no checkpoint {'in ' + str(checkpoints) if step is None else found[0]}; run the RL "
                          "results benchmark first (python -m benchmarks.rl_results) or pick another --checkpoint-step")
     env = make_env(env_id, reward_scale=resolve_config(agent, env_id)["reward_scale"])
-    model = agent_spec(agent).algo.load(found[0], env=env, device="cpu")
+    model = load_agent(found[0], env=env, device="cpu")
     model.load_replay_buffer(found[1])
+    for name in model._get_torch_save_params()[0]:   # SB3's list of the model's state dicts
+        optimizer = attrgetter(name)(model)
+        if isinstance(optimizer, torch.optim.Optimizer):   # today's optimizer settings, whatever
+            for group in optimizer.param_groups:            # version trained the checkpoint
+                group.update(OPTIMIZER_KWARGS)
     return model
 
 

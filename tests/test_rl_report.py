@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -77,3 +78,21 @@ def test_write_report_makes_markdown_and_one_png_per_env(tmp_path: Path) -> None
 def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no run directories"):
         write_report(tmp_path, tmp_path / "out")
+
+
+def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "rl_results", Path(__file__).resolve().parents[1] / "benchmarks" / "rl_results.py")
+    rl_results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rl_results)
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    make_run(runs, "Reacher-v5", "icnn", 0, [float(i) for i in range(20)], budget=1900)
+    make_run(runs, "Reacher-v5", "ddpg", 0, [float(-i) for i in range(12)], budget=5000)
+    (runs / "Reacher-v5" / "icnn" / "seed0" / "metrics.json").write_text(
+        json.dumps({"steps": 1900, "timed_steps": 1900, "env_steps_per_second": 42.0}))
+    (runs / "Reacher-v5" / "icnn" / "seed0" / "checkpoints").mkdir()
+    (runs / "Reacher-v5" / "icnn" / "seed0" / "checkpoints" / "step1000.zip").write_bytes(b"model")
+    assert rl_results.publish_records(runs, records) == 2
+    assert sorted(p.name for p in records.rglob("*") if p.is_file()) == [
+        "config.yaml", "config.yaml", "evaluations.csv", "evaluations.csv", "metrics.json"]
+    assert table(load_runs(records)) == table(load_runs(runs))

@@ -41,6 +41,11 @@ def make_action_noise(kind: str, sigma: float, theta: float, act_dim: int) -> Ac
     raise ValueError(f"noise {kind!r} is unknown; valid: ou, normal, none")
 
 
+# Every agent's Adam runs as one fused kernel per step: on one CPU thread ~3× faster than the
+# default per-parameter loop for the 200-200 PICNN's 25 tensors (docs/rl.md, training throughput).
+OPTIMIZER_KWARGS = {"fused": True}
+
+
 def build_model(
     agent: str, env_id: str, config: dict[str, Any], seed: int, steps: int, device: str = "auto"
 ) -> OffPolicyAlgorithm:
@@ -55,7 +60,7 @@ def build_model(
     act_dim = int(np.prod(env.action_space.shape))
     shared = harness_defaults()
     own = {key: value for key, value in config.items() if key not in shared}
-    policy_kwargs = {spec.hidden_kwarg: list(config["hidden"])}
+    policy_kwargs = {spec.hidden_kwarg: list(config["hidden"]), "optimizer_kwargs": dict(OPTIMIZER_KWARGS)}
     policy_kwargs.update({key: own.pop(key) for key in spec.policy_keys})
     model = spec.algo(
         "MlpPolicy",
