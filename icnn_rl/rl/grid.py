@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 
 from icnn_rl.rl.run import RunError, RunResult, RunSpec, train_run
@@ -162,12 +163,17 @@ def run_grid(
     return [outcomes[spec] for spec in specs]
 
 
-def summary(outcomes: Sequence[RunOutcome]) -> str:
-    """Which runs finished and which failed, by name (``<env>/<agent>/seed<k>``), in a few lines."""
-    finished = [o.name for o in outcomes if o.error is None]
+def summary(outcomes: Sequence[RunOutcome], base: Path | None = None) -> str:
+    """Which runs finished and which failed, by name: ``<env>/<agent>/seed<k>``, or with ``base``
+    each run directory relative to it (runs of several log directories)."""
+
+    def name(outcome: RunOutcome) -> str:
+        return outcome.name if base is None else str(outcome.spec.run_dir.relative_to(base))
+
+    finished = [name(o) for o in outcomes if o.error is None]
     failed = [o for o in outcomes if o.error is not None]
     lines = [f"{len(finished)} of {len(outcomes)} runs finished" + (f": {', '.join(finished)}" if finished else "")]
     if failed:
         lines.append(f"{len(failed)} failed:")
-        lines += [f"  {o.name}: {o.error}" for o in failed]
+        lines += [f"  {name(o)}: {o.error}" for o in failed]
     return "\n".join(lines)

@@ -1,5 +1,6 @@
-"""train.py grids on its two backends: local processes and Ray tasks (one local Ray instance for the
-module), the same run directories from both, failures reported by name, and the option checks."""
+"""What runs on Ray, on one local Ray instance for the module: train.py grids on its two backends
+(local processes and Ray tasks: the same run directories from both, failures reported by name, the
+option checks) and the random search on Ray Tune (its trials, resumption and report)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from icnn_rl import train
+from icnn_rl import search, train
+from icnn_rl.report import load_run, mean_ci, rolling_mean
 
 GRID = [
     "--env", "InvertedPendulum-v5", "--steps", "150", "--no-progress",
@@ -87,3 +89,41 @@ def test_backend_options_that_do_not_fit_are_refused(
 ) -> None:
     assert train.main(["--steps", "10", *options]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
+    tmp_path: Path, local_ray, capsys: pytest.CaptureFixture
+) -> None:
+    args = [
+        "--env", "InvertedPendulum-v5", "--agent", "ddpg", "--samples", "2", "--fresh-seeds", "1", "2",
+        "--steps", "220", "--log-dir", str(tmp_path),
+        "--set", "hidden=[16,16]", "--set", "learning_starts=50", "--set", "batch_size=32",
+        "--set", "test_interval=20",   # 12 tests: the rolling mean over 10 has 3 values
+    ]
+    assert search.main(args) == 0
+    assert "4 of 4 runs finished" in capsys.readouterr().out
+
+    def statistic(sample: int, seed: int) -> float:
+        run = load_run(tmp_path / f"sample{sample:03d}" / "InvertedPendulum-v5" / "ddpg" / f"seed{seed}")
+        assert run is not None and run.complete and len(run.returns) == 12
+        return float(rolling_mean(run.returns).max())
+
+    scores = [statistic(k, 0) for k in (0, 1)]
+    best = int(scores[1] > scores[0])
+    mean, half = mean_ci([statistic(best, 1), statistic(best, 2)])
+    assert not (tmp_path / f"sample{1 - best:03d}" / "InvertedPendulum-v5" / "ddpg" / "seed1").exists()
+    report = (tmp_path / "search.md").read_text()
+    assert (f"| InvertedPendulum-v5 | ddpg | 2 of 2 | {best} | {max(scores):.2f} | 2 of 2 | "
+            f"{mean:.2f} ± {half:.2f} |") in report
+    assert "sample: 1" in (tmp_path / "samples.yaml").read_text()
+    assert (tmp_path / "tune" / "search").is_dir() and (tmp_path / "tune" / "rerun").is_dir()
+
+    # repeated: finished trials are skipped; an interrupted one resumes from its checkpoint
+    run = tmp_path / "sample000" / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    curve = (run / "evaluations.csv").read_text()
+    (run / "model.zip").unlink()
+    assert search.main(args) == 0
+    out = capsys.readouterr().out
+    assert "1 of 1 runs finished: sample000/InvertedPendulum-v5/ddpg/seed0" in out
+    assert (run / "model.zip").exists() and (run / "evaluations.csv").read_text() == curve
+    assert (tmp_path / "search.md").read_text() == report
