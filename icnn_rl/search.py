@@ -68,9 +68,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def plan(args: argparse.Namespace) -> tuple[str, list[tuple[int, dict[str, dict[str, Any]]]]]:
+Configs = list[tuple[int, dict[tuple[str, str], dict[str, Any]]]]  # per sample: (env, agent) → config
+
+
+def plan(args: argparse.Namespace) -> tuple[str, Configs]:
     """Validate the inputs; return ``samples.yaml``'s text and per sample its resolved config for
-    every (env, agent) as ``{"<env> <agent>": config}``."""
+    every (env, agent)."""
     check_output_dir(args.log_dir, "--log-dir")
     check_backend("ray", args.workers, args.address)
     for agent in args.agent:
@@ -87,7 +90,7 @@ def plan(args: argparse.Namespace) -> tuple[str, list[tuple[int, dict[str, dict[
         raise ConfigError(f"--samples must be >= 1, got {count}")
     samples = draw_samples(space, count)
     configs = [
-        (k, {f"{env_id} {agent}": resolve_config(agent, env_id, overrides=args.overrides,
+        (k, {(env_id, agent): resolve_config(agent, env_id, overrides=args.overrides,
                                                  sample=(f"sample {k}", agent_keys(space, drawn, agent)))
              for env_id in args.env for agent in args.agent})
         for k, drawn in enumerate(samples)
@@ -95,14 +98,13 @@ def plan(args: argparse.Namespace) -> tuple[str, list[tuple[int, dict[str, dict[
     return samples_record(space, samples, args.agent), configs
 
 
-def trial_specs(root: Path, configs: Sequence[tuple[int, dict[str, dict[str, Any]]]], seeds: Sequence[int],
-                steps: int | None, only: dict[tuple[str, str], int] | None = None) -> list[RunSpec]:
+def trial_specs(root: Path, configs: Configs, seeds: Sequence[int], steps: int | None,
+                only: dict[tuple[str, str], int] | None = None) -> list[RunSpec]:
     """The unfinished trials (no ``model.zip``) of every sample on ``seeds``, sample by sample
     (``only``: just each (env, agent)'s given sample); started ones resume."""
     specs = []
     for k, by_cell in configs:
-        for cell, config in by_cell.items():
-            env_id, agent = cell.split(" ")
+        for (env_id, agent), config in by_cell.items():
             if only is not None and only.get((env_id, agent)) != k:
                 continue
             for seed in seeds:

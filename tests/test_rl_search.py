@@ -3,11 +3,13 @@ onto config keys every agent accepts. The search itself runs on Ray: tests/test_
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from icnn_rl import search
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import ConfigError
 from icnn_rl.rl.config import resolve_config
@@ -73,3 +75,13 @@ def test_a_space_with_an_unknown_distribution_or_name_is_refused(tmp_path: Path)
     path.write_text("seed: 0\nsamples: 2\nspace:\n  a: {bernoulli: 0.5}\nkeys:\n  all: {batch_norm: b}\n")
     with pytest.raises(ConfigError, match=r"keys.all.batch_norm names \['b'\], not keys of `space`"):
         load_space(path)
+
+
+def test_without_ray_the_search_is_one_line_naming_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    assert search.main(["--samples", "2", "--log-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'Ray is not installed; install the optional extra: pip install "icnn-rl[ray]"' in err
+    assert not any(tmp_path.iterdir())
