@@ -118,12 +118,19 @@ def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
     assert "sample: 1" in (tmp_path / "samples.yaml").read_text()
     assert (tmp_path / "tune" / "search").is_dir() and (tmp_path / "tune" / "rerun").is_dir()
 
-    # repeated: finished trials are skipped; an interrupted one resumes from its checkpoint
-    run = tmp_path / "sample000" / "InvertedPendulum-v5" / "ddpg" / "seed0"
-    curve = (run / "evaluations.csv").read_text()
-    (run / "model.zip").unlink()
-    assert search.main(args) == 0
+    # repeated: finished trials are skipped, an interrupted one resumes from its checkpoint, and one
+    # that fails (its directory's config no longer matches) is reported by name while the others finish
+    resumed = tmp_path / f"sample{best:03d}" / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    curve = (resumed / "evaluations.csv").read_text()
+    (resumed / "model.zip").unlink()
+    broken = tmp_path / f"sample{1 - best:03d}" / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    (broken / "model.zip").unlink()
+    (broken / "config.yaml").write_text((broken / "config.yaml").read_text().replace("gamma: 0.99", "gamma: 0.5"))
+    assert search.main(args) == 2
     out = capsys.readouterr().out
-    assert "1 of 1 runs finished: sample000/InvertedPendulum-v5/ddpg/seed0" in out
-    assert (run / "model.zip").exists() and (run / "evaluations.csv").read_text() == curve
-    assert (tmp_path / "search.md").read_text() == report
+    assert f"1 of 2 runs finished: sample{best:03d}/InvertedPendulum-v5/ddpg/seed0\n1 failed:\n" in out
+    assert f"  sample{1 - best:03d}/InvertedPendulum-v5/ddpg/seed0: --resume " in out
+    assert "the config differs from the run's config.yaml in gamma" in out
+    assert (resumed / "model.zip").exists() and (resumed / "evaluations.csv").read_text() == curve
+    assert (f"| InvertedPendulum-v5 | ddpg | 1 of 2 | {best} | {max(scores):.2f} | 2 of 2 | "
+            f"{mean:.2f} ± {half:.2f} |") in (tmp_path / "search.md").read_text()

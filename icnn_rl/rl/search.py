@@ -130,6 +130,16 @@ def fresh_seed_statistic(root: Path, k: int, env_id: str, agent: str, seeds: Seq
     return [value for value in values if value is not None]
 
 
+def _trial(config: dict[str, Any], specs: Sequence[RunSpec]) -> None:
+    """One Ray Tune trial: train ``specs[config["run"]]``; a failed run fails the trial."""
+    from ray import tune
+
+    outcome = attempt(specs[config["run"]])
+    if outcome.error is not None:
+        raise RuntimeError(outcome.error)
+    tune.report({"max_rolling10": max_rolling(outcome.spec.run_dir) or float("nan")})
+
+
 def run_trials(specs: Sequence[RunSpec], name: str, storage: Path) -> list[RunOutcome]:
     """Train ``specs`` (absolute log directories: trials run in their own working directories) as
     the trials of the Ray Tune experiment ``name``, one CPU each, on the Ray instance this process
@@ -140,19 +150,15 @@ def run_trials(specs: Sequence[RunSpec], name: str, storage: Path) -> list[RunOu
     import_ray()
     from ray import tune
 
-    def trial(config: dict[str, Any]) -> None:
-        outcome = attempt(specs[config["run"]])
-        if outcome.error is not None:
-            raise RuntimeError(outcome.error)
-        tune.report({"max_rolling10": max_rolling(outcome.spec.run_dir) or float("nan")})
-
     def trial_name(trial: Any) -> str:
         return _trial_name(specs[trial.config["run"]])
 
     tuner = tune.Tuner(
-        tune.with_resources(trial, {"cpu": 1}),
+        tune.with_resources(tune.with_parameters(_trial, specs=list(specs)), {"cpu": 1}),
         param_space={"run": tune.grid_search(list(range(len(specs))))},
-        tune_config=tune.TuneConfig(trial_name_creator=trial_name, trial_dirname_creator=trial_name, reuse_actors=True),
+        tune_config=tune.TuneConfig(
+            trial_name_creator=trial_name, trial_dirname_creator=trial_name, reuse_actors=True
+        ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage.resolve()),
@@ -160,13 +166,13 @@ def run_trials(specs: Sequence[RunSpec], name: str, storage: Path) -> list[RunOu
             verbose=1,
         ),
     )
-    results = tuner.fit()
-    outcomes = []
-    for result in results:
-        spec = specs[result.config["run"]]
-        error = None if result.error is None else _first_line(result.error)
-        outcomes.append(RunOutcome(spec, error=error))
-    return sorted(outcomes, key=lambda outcome: specs.index(outcome.spec))
+    outcomes = {
+        result.config["run"]: RunOutcome(
+            specs[result.config["run"]], error=None if result.error is None else _first_line(result.error)
+        )
+        for result in tuner.fit()
+    }
+    return [outcomes[i] for i in sorted(outcomes)]
 
 
 def _trial_name(spec: RunSpec) -> str:
