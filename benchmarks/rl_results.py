@@ -30,7 +30,6 @@ is rewritten in ``<log-dir>/report``, and the small records of every run under `
 from __future__ import annotations
 
 import argparse
-import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,7 @@ from icnn_rl.cli import write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
 from icnn_rl.report import write_report
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary
+from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.run import RunSpec
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
@@ -90,15 +89,6 @@ def plan(
     return ranked
 
 
-def pending(specs: Sequence[RunSpec]) -> list[RunSpec]:
-    """The runs without a ``model.zip``; those already started resume from their checkpoints."""
-    return [
-        dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists())
-        for spec in specs
-        if not (spec.run_dir / "model.zip").exists()
-    ]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-dir", type=Path, default=Path("runs/results"))
@@ -119,7 +109,7 @@ def main() -> None:
     if args.publish_only:
         print(f"{publish_records(args.log_dir, args.records)} runs' records copied to {args.records}")
         return
-    todo = pending(plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs()))
+    todo = unfinished(plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs()))
     if args.dry_run:
         print("\n".join(f"{s.env_id}/{s.agent}/seed{s.seed}" + (" (resume)" if s.resume else "") for s in todo))
         return

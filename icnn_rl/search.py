@@ -18,7 +18,6 @@ Needs the ray extra: pip install "icnn-rl[ray]" (pip install -e ".[ray]" in a ch
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,7 +36,7 @@ from icnn_rl.cli import (
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.report import mean_ci
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BackendError, check_backend, connect_ray, summary
+from icnn_rl.rl.grid import BackendError, check_backend, connect_ray, summary, unfinished
 from icnn_rl.rl.run import RunSpec
 from icnn_rl.rl.search import (
     agent_keys,
@@ -102,17 +101,13 @@ def trial_specs(root: Path, configs: Configs, seeds: Sequence[int], steps: int |
                 only: dict[tuple[str, str], int] | None = None) -> list[RunSpec]:
     """The unfinished trials (no ``model.zip``) of every sample on ``seeds``, sample by sample
     (``only``: just each (env, agent)'s given sample); started ones resume."""
-    specs = []
-    for k, by_cell in configs:
-        for (env_id, agent), config in by_cell.items():
-            if only is not None and only.get((env_id, agent)) != k:
-                continue
-            for seed in seeds:
-                spec = RunSpec(agent, env_id, seed, steps or task_for(env_id).budget, config, sample_dir(root, k),
-                               "cpu")
-                if not (spec.run_dir / "model.zip").exists():
-                    specs.append(dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists()))
-    return specs
+    return unfinished([
+        RunSpec(agent, env_id, seed, steps or task_for(env_id).budget, config, sample_dir(root, k), "cpu")
+        for k, by_cell in configs
+        for (env_id, agent), config in by_cell.items()
+        if only is None or only.get((env_id, agent)) == k
+        for seed in seeds
+    ])
 
 
 def report(root: Path, count: int, envs: Sequence[str], agents: Sequence[str], fresh: Sequence[int]) -> str:

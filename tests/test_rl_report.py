@@ -13,6 +13,7 @@ import yaml
 from icnn_rl.envs import task_for
 from icnn_rl.report import load_runs, mean_ci, rolling_mean, table, write_report
 from icnn_rl.rl.evaluations import write_evaluations
+from icnn_rl.rl.grid import unfinished
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -129,6 +130,6 @@ def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_fir
     (specs[0].run_dir / "model.zip").write_bytes(b"model")
     (specs[1].run_dir).mkdir(parents=True)
     (specs[1].run_dir / "config.yaml").write_text("agent: ddpg\n")
-    todo = rl_results.pending(specs)
+    todo = unfinished(specs)
     assert todo[0].run_dir == specs[1].run_dir and todo[0].resume
     assert len(todo) == len(specs) - 1 and not any(s.resume for s in todo[1:])

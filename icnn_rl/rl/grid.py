@@ -51,6 +51,16 @@ class RunOutcome:
         return f"{self.spec.env_id}/{self.spec.agent}/seed{self.spec.seed}"
 
 
+def unfinished(specs: Sequence[RunSpec]) -> list[RunSpec]:
+    """The runs of ``specs`` without a ``model.zip``, those already started (their directory holds a
+    ``config.yaml``) set to resume from their checkpoints: what a repeated grid still has to do."""
+    return [
+        dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists())
+        for spec in specs
+        if not (spec.run_dir / "model.zip").exists()
+    ]
+
+
 def attempt(spec: RunSpec) -> RunOutcome:
     """Train one run; any failure becomes the outcome's error line (an unexpected exception also
     prints its traceback where the run ran)."""
