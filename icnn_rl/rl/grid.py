@@ -134,7 +134,7 @@ def _run_on_ray(
         task = ray.remote(num_cpus=1, max_retries=0)(attempt)
         # workers may start elsewhere (another node, another working directory): absolute paths
         pending = {
-            task.remote(dataclasses.replace(spec, log_dir=spec.log_dir.resolve(), progress=False)): spec
+            task.remote(dataclasses.replace(spec, log_dir=Path(spec.log_dir).resolve(), progress=False)): spec
             for spec in specs
         }
         while pending:
