@@ -1,16 +1,28 @@
-"""The RL results benchmark: ICNN, NAF and DDPG on the paper's three 10k-step tasks
-(InvertedPendulum, InvertedDoublePendulum, Reacher; 3 seeds), then HalfCheetah-v5 at its 100k
-budget (1 seed), one run at a time in this process (one torch thread).
+"""The RL results benchmark: ICNN, NAF and DDPG with their packaged configs on the paper's ten tasks
+(``icnn_rl.envs.PAPER_TASKS``) at the paper's budgets and test intervals, seeds 0, 1 and 2:
 
     nohup nice python -m benchmarks.rl_results --log-dir runs/results > results.log 2>&1 &
+    nohup nice python -m benchmarks.rl_results --log-dir runs/results --workers 2 > results.log 2>&1 &
+    python -m benchmarks.rl_results --log-dir /shared/results --backend ray --address auto   # a Ray cluster
 
-Runs go seed by seed (all envs and agents of seed 0 first), so an interrupted benchmark still
-has every agent on every task. Finished runs are skipped and interrupted ones resumed from their
-checkpoints when the command is repeated. After every run the report (``report.md`` with the
-paper's statistic and each agent's training throughput, and one PNG per env) is rewritten in
-``<log-dir>/report``, and the small records of every run under ``--log-dir`` (``config.yaml``,
-``evaluations.csv``, ``metrics.json``: a few KB, no checkpoints) are copied to ``--records``,
-the repository's ``results/rl``, from which the published tables regenerate anywhere:
+Order (``--order cost``, the default): seed 0 of every cell (task × agent) cheapest first, by the
+CPU-hour estimates of ``benchmarks/results/rl_cost.json`` (``python -m benchmarks.rl_cost``; cells
+it lacks go last, smallest budget first); then the other seeds of the ``--first`` tasks (HalfCheetah,
+Hopper, Walker2d), seed by seed, cheapest first; then those of the remaining tasks. ``--order seed``
+goes seed by seed through ``--envs`` in the order given (each env's agents in ``--agents`` order), the
+earlier benchmark's order; its grid (the three 10k tasks with 3 seeds, then HalfCheetah seed 0) is
+
+    python -m benchmarks.rl_results --order seed --envs InvertedPendulum-v5 InvertedDoublePendulum-v5 \\
+        Reacher-v5 && python -m benchmarks.rl_results --order seed --envs HalfCheetah-v5 --seeds 0
+
+Runs go through ``train.py``'s backends (``icnn_rl.rl.grid``): one at a time in this process (one
+torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks. Finished
+runs are skipped and interrupted ones resumed from their checkpoints when the command is repeated;
+a failed run (e.g. diverged) does not stop the others. After every finished run the report
+(``report.md`` with the paper's statistic and each agent's training throughput, and one PNG per env)
+is rewritten in ``<log-dir>/report``, and the small records of every run under ``--log-dir``
+(``config.yaml``, ``evaluations.csv``, ``metrics.json``: a few KB, no checkpoints) are copied to
+``--records``, the repository's ``results/rl``, from which the published tables regenerate anywhere:
 
     python -m icnn_rl.report results/rl --out docs/figures/rl
 """
@@ -18,19 +30,20 @@ the repository's ``results/rl``, from which the published tables regenerate anyw
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+from benchmarks.rl_cost import load_costs
+from icnn_rl.agents import AGENTS
 from icnn_rl.cli import write_text_atomic
-from icnn_rl.envs import task_for
+from icnn_rl.envs import PAPER_TASKS, task_for
 from icnn_rl.report import write_report
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.run import RunError, RunSpec, train_run
+from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
+from icnn_rl.rl.run import RunSpec
 
-TEN_K_TASKS = ("InvertedPendulum-v5", "InvertedDoublePendulum-v5", "Reacher-v5")
-LONG_TASK = "HalfCheetah-v5"
-AGENT_NAMES = ("icnn", "naf", "ddpg")
+FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
 
 
@@ -46,56 +59,73 @@ def publish_records(log_dir: Path, records: Path) -> int:
     return len(runs)
 
 
-def plan(log_dir: Path, seeds: list[int], agents: list[str], long_seeds: list[int]) -> list[RunSpec]:
-    """The benchmark's runs in execution order."""
-    specs = []
-    for seed in seeds:
-        for env_id in TEN_K_TASKS:
-            specs += [
-                RunSpec(a, env_id, seed, task_for(env_id).budget, resolve_config(a, env_id), log_dir, "cpu")
-                for a in agents
-            ]
-    for seed in long_seeds:
-        specs += [
-            RunSpec(
-                a, LONG_TASK, seed, task_for(LONG_TASK).budget, resolve_config(a, LONG_TASK), log_dir, "cpu"
-            )
-            for a in agents
-        ]
-    return specs
+def plan(
+    log_dir: Path,
+    envs: Sequence[str],
+    agents: Sequence[str],
+    seeds: Sequence[int],
+    order: str = "cost",
+    first: Sequence[str] = FIRST_TASKS,
+    costs: dict[str, dict[str, dict[str, Any]]] | None = None,
+) -> list[RunSpec]:
+    """The benchmark's runs in execution order (see the module docstring)."""
+
+    def spec(env_id: str, agent: str, seed: int) -> RunSpec:
+        config = resolve_config(agent, env_id)
+        return RunSpec(agent, env_id, seed, task_for(env_id).budget, config, log_dir, "cpu")
+
+    if order == "seed":
+        return [spec(env_id, agent, seed) for seed in seeds for env_id in envs for agent in agents]
+    costs = costs or {}
+
+    def cost(cell: tuple[str, str]) -> tuple[bool, float]:
+        estimate = costs.get(cell[0], {}).get(cell[1])
+        return (False, estimate["hours"]) if estimate else (True, task_for(cell[0]).budget)
+
+    cells = sorted(((env_id, agent) for env_id in envs for agent in agents), key=cost)
+    ranked = [spec(*cell, seeds[0]) for cell in cells]
+    for tasks in ([c for c in cells if c[0] in first], [c for c in cells if c[0] not in first]):
+        ranked += [spec(*cell, seed) for seed in seeds[1:] for cell in tasks]
+    return ranked
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-dir", type=Path, default=Path("runs/results"))
-    parser.add_argument("--seeds", type=int, nargs="*", default=[0, 1, 2])
-    parser.add_argument("--long-seeds", type=int, nargs="*", default=[0], help=f"seeds of {LONG_TASK}")
-    parser.add_argument("--agents", nargs="+", default=list(AGENT_NAMES))
+    parser.add_argument("--envs", nargs="+", default=list(PAPER_TASKS), help="default: the paper's ten tasks")
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--order", choices=("cost", "seed"), default="cost")
+    parser.add_argument("--first", nargs="*", default=list(FIRST_TASKS),
+                        help="tasks whose later seeds run before the other tasks' (--order cost)")
+    parser.add_argument("--backend", choices=BACKENDS, default="process")
+    parser.add_argument("--workers", type=int, default=None, help="runs at a time (default 1; ray: all CPUs)")
+    parser.add_argument("--address", default=None, help="with --backend ray: an existing cluster")
     parser.add_argument("--records", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "rl",
                         help="where the runs' small records are copied (default: the repository's results/rl)")
     parser.add_argument("--publish-only", action="store_true", help="copy the records and stop")
+    parser.add_argument("--dry-run", action="store_true", help="print the runs still to do, in order, and stop")
     args = parser.parse_args()
     if args.publish_only:
         print(f"{publish_records(args.log_dir, args.records)} runs' records copied to {args.records}")
         return
-    for spec in plan(args.log_dir, args.seeds, args.agents, args.long_seeds):
-        if (spec.run_dir / "model.zip").exists():
-            continue
-        start = time.perf_counter()
-        try:
-            result = train_run(dataclasses.replace(spec, resume=(spec.run_dir / "config.yaml").exists()))
-        except RunError as exc:  # e.g. diverged: the report shows the run's tests up to there
-            print(f"{spec.env_id} {spec.agent} seed{spec.seed}: {exc}", flush=True)
-            continue
-        print(
-            f"{spec.env_id} {spec.agent} seed{spec.seed}: {time.perf_counter() - start:.0f} s wall, "
-            f"{result.env_steps_per_second:.1f} train env steps/s",
-            flush=True,
-        )
+    todo = unfinished(plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs()))
+    if args.dry_run:
+        print("\n".join(f"{s.env_id}/{s.agent}/seed{s.seed}" + (" (resume)" if s.resume else "") for s in todo))
+        return
+
+    def finished(outcome: RunOutcome) -> None:
+        result = outcome.result
+        if result is None:   # e.g. diverged: the report shows the run's tests up to there
+            print(f"{outcome.name}: {outcome.error}", flush=True)
+            return
+        print(f"{outcome.name}: {result.wall_seconds:.0f} s wall, {result.env_steps_per_second:.1f} train env "
+              f"steps/s", flush=True)
         write_report(args.log_dir, args.log_dir / "report")
         publish_records(args.log_dir, args.records)
+
+    outcomes = run_grid(todo, args.backend, args.workers, args.address, finished)
+    print(summary(outcomes), flush=True)
 
 
 if __name__ == "__main__":

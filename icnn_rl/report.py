@@ -60,37 +60,34 @@ def mean_ci(values: list[float]) -> tuple[float, float]:
     return float(array.mean()), float(half)
 
 
+def load_run(run_dir: Path) -> RunCurve | None:
+    """The run in ``run_dir`` (``<env>/<agent>/seed<k>``), or None if it has no test yet."""
+    csv_path = run_dir / "evaluations.csv"
+    rows = read_evaluations(csv_path) if csv_path.exists() else []
+    if not rows:
+        return None
+    config = yaml.safe_load((run_dir / "config.yaml").read_text()) if (run_dir / "config.yaml").exists() else {}
+    metrics_path = run_dir / "metrics.json"
+    metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
+    # metrics.json written before whole-run timing has no timed_steps; its steps were this invocation's
+    timed = metrics.get("timed_steps", metrics.get("steps"))
+    steps, returns = (np.array(column) for column in zip(*rows))
+    return RunCurve(
+        run_dir.parent.parent.name,
+        run_dir.parent.name,
+        int(run_dir.name.removeprefix("seed")),
+        steps,
+        returns,
+        bool(config) and steps[-1] >= config["steps"],
+        metrics.get("env_steps_per_second"),
+        None if timed is None else int(timed),
+    )
+
+
 def load_runs(runs_dir: Path) -> list[RunCurve]:
     """Every ``<env>/<agent>/seed<k>/`` under ``runs_dir`` with an ``evaluations.csv``."""
-    runs = []
-    for csv_path in sorted(runs_dir.glob("*/*/seed*/evaluations.csv")):
-        run_dir = csv_path.parent
-        rows = read_evaluations(csv_path)
-        if not rows:
-            continue
-        config = (
-            yaml.safe_load((run_dir / "config.yaml").read_text())
-            if (run_dir / "config.yaml").exists()
-            else {}
-        )
-        metrics_path = run_dir / "metrics.json"
-        metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-        # metrics.json written before whole-run timing has no timed_steps; its steps were this invocation's
-        timed = metrics.get("timed_steps", metrics.get("steps"))
-        steps, returns = (np.array(column) for column in zip(*rows))
-        runs.append(
-            RunCurve(
-                run_dir.parent.parent.name,
-                run_dir.parent.name,
-                int(run_dir.name.removeprefix("seed")),
-                steps,
-                returns,
-                bool(config) and steps[-1] >= config["steps"],
-                metrics.get("env_steps_per_second"),
-                None if timed is None else int(timed),
-            )
-        )
-    return runs
+    runs = (load_run(csv_path.parent) for csv_path in sorted(runs_dir.glob("*/*/seed*/evaluations.csv")))
+    return [run for run in runs if run is not None]
 
 
 def _cell(values: list[float]) -> str:

@@ -2,6 +2,7 @@
 
 python train.py                                   # ICNN on InvertedPendulum-v5, paper budget
 python train.py --agent icnn naf ddpg --env Reacher-v5 InvertedPendulum-v5 --seeds 0 1 2 --workers 2
+python train.py --agent icnn naf ddpg --env Hopper-v5 --seeds 0 1 2 --backend ray --address auto  # a Ray cluster
 tensorboard --logdir runs                         # eval/return, rollout/ep_rew_mean, train/*
 
 Installed, the same command is ``icnn-rl-train`` (or ``python -m icnn_rl.train``).
@@ -10,10 +11,7 @@ Installed, the same command is ``icnn-rl-train`` (or ``python -m icnn_rl.train``
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import sys
-from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
@@ -31,7 +29,8 @@ from icnn_rl.cli import (
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.run import RunError, RunResult, RunSpec, train_run
+from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, run_grid, summary
+from icnn_rl.rl.run import RunSpec
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +47,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help=f"torch device: {', '.join(DEVICES)}")
     parser.add_argument("--config", type=Path, default=None, help="YAML layered over configs/<agent>.yaml")
     add_set_argument(parser)
-    parser.add_argument("--workers", type=int, default=1, help="worker processes (one torch thread each)")
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="process",
+        help="process: this process or --workers local processes; ray: one Ray task (one CPU) per run",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None,
+        help="parallel runs: local processes (default 1) or the CPUs of a new local Ray instance (default all)",
+    )
+    parser.add_argument(
+        "--address", default=None,
+        help="with --backend ray: the cluster to run on (auto, or host:port of `ray start --head`)",
+    )
     parser.add_argument("--resume", action="store_true", help="continue each run from its last checkpoint")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
@@ -62,8 +72,7 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
     """
     resolve_device(args.device)
     check_output_dir(args.log_dir, "--log-dir")
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    check_backend(args.backend, args.workers, args.address)
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     if args.config is not None and not args.config.is_file():
@@ -91,14 +100,20 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
                     args.log_dir,
                     args.device,
                     args.resume,
-                    progress=not args.no_progress and args.workers == 1,
+                    progress=not args.no_progress and args.backend == "process" and (args.workers or 1) == 1,
                 )
                 for seed in args.seeds
             ]
     return specs
 
 
-def report(spec: RunSpec, result: RunResult) -> None:
+def report(prog: str, outcome: RunOutcome) -> None:
+    """One line per run as it ends: where its model and logs went, or the error that stopped it."""
+    result = outcome.result
+    if result is None:
+        report_error(prog, outcome.error)
+        return
+    spec = outcome.spec
     print(
         f"{spec.agent} on {spec.env_id} seed {spec.seed}: {result.steps} steps at "
         f"{result.env_steps_per_second:.1f} env steps/s; model → {result.model_path}; "
@@ -107,32 +122,18 @@ def report(spec: RunSpec, result: RunResult) -> None:
     )
 
 
-def finish(prog: str, spec: RunSpec, result: Callable[[], RunResult]) -> bool:
-    """Report one run; a run that fails with :class:`RunError` gets one error line and the others go on."""
-    try:
-        report(spec, result())
-    except RunError as exc:
-        report_error(prog, exc)
-        return False
-    return True
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         specs = plan_runs(args)
-    except (AgentError, EnvError, ConfigError, ValueError) as exc:
+    except (AgentError, EnvError, ConfigError, BackendError, ValueError) as exc:
         return report_error(parser.prog, exc)
-    if args.workers == 1:
-        succeeded = [finish(parser.prog, spec, partial(train_run, spec)) for spec in specs]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-            futures = [(spec, pool.submit(train_run, spec)) for spec in specs]
-            succeeded = [finish(parser.prog, spec, future.result) for spec, future in futures]
+    outcomes = run_grid(specs, args.backend, args.workers, args.address, partial(report, parser.prog))
+    if len(outcomes) > 1:
+        print(summary(outcomes), flush=True)
     print(f"TensorBoard: tensorboard --logdir {args.log_dir}")
-    return 0 if all(succeeded) else EXIT_ERROR
+    return 0 if all(outcome.error is None for outcome in outcomes) else EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 from pathlib import Path
 
@@ -10,8 +10,19 @@ import numpy as np
 import pytest
 import yaml
 
+from icnn_rl.envs import task_for
 from icnn_rl.report import load_runs, mean_ci, rolling_mean, table, write_report
 from icnn_rl.rl.evaluations import write_evaluations
+from icnn_rl.rl.grid import unfinished
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def rl_results(monkeypatch: pytest.MonkeyPatch):
+    """``benchmarks/rl_results.py``; the benchmarks import each other from the repository root."""
+    monkeypatch.syspath_prepend(str(ROOT))
+    return importlib.import_module("benchmarks.rl_results")
 
 
 def make_run(root: Path, env: str, agent: str, seed: int, returns: list[float], budget: int) -> None:
@@ -80,11 +91,7 @@ def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:
         write_report(tmp_path, tmp_path / "out")
 
 
-def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_path: Path) -> None:
-    spec = importlib.util.spec_from_file_location(
-        "rl_results", Path(__file__).resolve().parents[1] / "benchmarks" / "rl_results.py")
-    rl_results = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(rl_results)
+def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_path: Path, rl_results) -> None:
     runs, records = tmp_path / "runs", tmp_path / "records"
     make_run(runs, "Reacher-v5", "icnn", 0, [float(i) for i in range(20)], budget=1900)
     make_run(runs, "Reacher-v5", "ddpg", 0, [float(-i) for i in range(12)], budget=5000)
@@ -96,3 +103,33 @@ def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_pat
     assert sorted(p.name for p in records.rglob("*") if p.is_file()) == [
         "config.yaml", "config.yaml", "evaluations.csv", "evaluations.csv", "metrics.json"]
     assert table(load_runs(records)) == table(load_runs(runs))
+
+
+def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_first_tasks_seeds(
+    tmp_path: Path, rl_results
+) -> None:
+    envs = ["Reacher-v5", "HalfCheetah-v5", "Swimmer-v5"]
+    costs = {"Reacher-v5": {"icnn": {"hours": 0.5}, "ddpg": {"hours": 0.1}},
+             "HalfCheetah-v5": {"icnn": {"hours": 3.0}, "ddpg": {"hours": 0.4}},
+             "Swimmer-v5": {"icnn": {"hours": 2.0}}}   # Swimmer ddpg unmeasured: last, by budget
+    specs = rl_results.plan(tmp_path, envs, ["icnn", "ddpg"], [0, 1, 2], "cost", ["HalfCheetah-v5"], costs)
+    names = [f"{s.env_id} {s.agent} {s.seed}" for s in specs]
+    cheapest_first = ["Reacher-v5 ddpg", "HalfCheetah-v5 ddpg", "Reacher-v5 icnn", "Swimmer-v5 icnn",
+                      "HalfCheetah-v5 icnn", "Swimmer-v5 ddpg"]
+    assert names == (
+        [f"{cell} 0" for cell in cheapest_first]
+        + [f"HalfCheetah-v5 {agent} {seed}" for seed in (1, 2) for agent in ("ddpg", "icnn")]
+        + [f"{cell} {seed}" for seed in (1, 2) for cell in cheapest_first if not cell.startswith("HalfCheetah")]
+    )
+    assert all(s.steps == task_for(s.env_id).budget and s.log_dir == tmp_path for s in specs)
+    # the earlier benchmark's order: seed by seed, envs and agents as given
+    legacy = rl_results.plan(tmp_path, envs[:1], ["icnn", "ddpg"], [0, 1], "seed")
+    assert [(s.agent, s.seed) for s in legacy] == [("icnn", 0), ("ddpg", 0), ("icnn", 1), ("ddpg", 1)]
+    # a finished run is skipped, a started one resumes
+    (specs[0].run_dir).mkdir(parents=True)
+    (specs[0].run_dir / "model.zip").write_bytes(b"model")
+    (specs[1].run_dir).mkdir(parents=True)
+    (specs[1].run_dir / "config.yaml").write_text("agent: ddpg\n")
+    todo = unfinished(specs)
+    assert todo[0].run_dir == specs[1].run_dir and todo[0].resume
+    assert len(todo) == len(specs) - 1 and not any(s.resume for s in todo[1:])

@@ -1,5 +1,6 @@
 """Config resolution: ``configs/harness.yaml`` ``default`` ← ``configs/<agent>.yaml`` ``default`` ←
-its env section ← ``--config`` file (``default``, then env section) ← ``--set key=value`` overrides.
+its env section ← ``--config`` file (``default``, then env section) ← a random-search sample's keys
+(:mod:`icnn_rl.rl.search`) ← ``--set key=value`` overrides.
 
 The harness's ``default`` (the keys every agent shares) with the agent's ``default`` laid over it
 is the schema: a key it lacks is an error, and each value must have its default's type (ints for
@@ -120,9 +121,14 @@ def _check_ranges(config: dict[str, Any]) -> None:
 
 
 def resolve_config(
-    agent: str, env_id: str, config_file: Path | None = None, overrides: Iterable[str] = ()
+    agent: str,
+    env_id: str,
+    config_file: Path | None = None,
+    overrides: Iterable[str] = (),
+    sample: tuple[str, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The fully resolved hyperparameters of ``agent`` on ``env_id`` (see the module docstring)."""
+    """The fully resolved hyperparameters of ``agent`` on ``env_id`` (see the module docstring);
+    ``sample`` is a search sample's name (for errors) and its keys."""
     path = config_path(agent)
     packaged = load_yaml(path)
     own = packaged.get("default") or {}
@@ -138,6 +144,8 @@ def resolve_config(
             (f"{config_file} [default]", user.get("default") or {}),
             (f"{config_file} [{env_id}]", user.get(env_id) or {}),
         ]
+    if sample is not None:
+        layers.append(sample)
     layers.append(("--set", parse_overrides(overrides)))
     config = dict(schema)
     for where, layer in layers:
