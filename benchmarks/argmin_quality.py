@@ -25,6 +25,7 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from icnn_rl.agents import ICNN, load_agent
+from icnn_rl.cli import configure_torch
 from icnn_rl.convex.bundle_entropy import bundle_entropy
 from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
@@ -87,7 +88,7 @@ def main() -> None:
     parser.add_argument("--states", type=int, default=1024)
     parser.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    configure_torch()
     lines = [
         ("| env | seed | solve | within tol. in training (mean, worst interval) | re-solve: excess mean | "
          "p99 | max | within tol. | gap bounds excess | kept at start or by iterating |"),

@@ -33,11 +33,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-import torch
 
 from benchmarks.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
-from icnn_rl.cli import write_json_atomic, write_text_atomic
+from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
 from icnn_rl.rl.rollout import rollout
 
@@ -146,7 +145,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=COST_TABLE, help="the JSON table (the .md goes beside it)")
     parser.add_argument("--runs", type=Path, default=None, help="the results benchmark's --log-dir")
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    configure_torch()
     costs = load_costs(args.out)
     for env_id in args.envs:
         for agent in args.agents:

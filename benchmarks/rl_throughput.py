@@ -32,6 +32,7 @@ from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import AGENTS, load_agent
+from icnn_rl.cli import configure_torch
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import OPTIMIZER_KWARGS, build_model
 from icnn_rl.rl.checkpoints import latest_checkpoint
@@ -133,7 +134,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.overrides and args.from_runs is not None:
         parser.error("--set applies to fresh models; a trained model keeps its run's config")
-    torch.set_num_threads(1)
+    configure_torch()
     models = {
         agent: fresh_model(agent, args.env, args.steps * args.rounds, args.overrides if agent == "icnn" else [])
         if args.from_runs is None else trained_model(agent, args.env, args.from_runs, args.checkpoint_step)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from icnn_rl.cli import configure_torch
 from icnn_rl.convex import SolverConfig, SolveResult, argmin, certify, rl_picnn
 from icnn_rl.convex.bundle_entropy import bundle_entropy
 from icnn_rl.convex.exact import exact_argmin
@@ -124,7 +125,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results/solver.md"))
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    configure_torch(args.threads)
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else []) if args.device == "auto" else [args.device]
     lines = [(f"Solver benchmark: batch {args.batch}, RL PICNN 200-200 (torch init), float32, "
              f"{args.threads} CPU thread(s), {platform.processor() or platform.machine()}, torch {torch.__version__}."),

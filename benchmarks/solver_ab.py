@@ -24,6 +24,7 @@ from types import ModuleType
 
 import torch
 
+from icnn_rl.cli import configure_torch
 from icnn_rl.convex import SolverConfig, argmin
 from icnn_rl.convex import bundle_entropy as current_bundle_entropy
 from icnn_rl.evaluate import load_model
@@ -66,7 +67,7 @@ def main() -> None:
     parser.add_argument("checkpoints", type=Path, nargs="*", default=DEFAULT_CHECKPOINTS)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    torch.set_num_threads(1)
+    configure_torch()
     solvers = {"baseline": load_baseline(args.baseline).bundle_entropy, "current": current_bundle_entropy}
     print("| checkpoint | case | baseline ms | current ms | speed-up | gap baseline | gap current "
           "| iterations baseline | iterations current |")

@@ -16,12 +16,11 @@ from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
-import torch
 from gymnasium.error import DependencyNotInstalled
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import load_agent
-from icnn_rl.cli import DEVICES, ConfigError, command_parser, report_error, resolve_device
+from icnn_rl.cli import DEVICES, ConfigError, command_parser, configure_torch, report_error, resolve_device
 from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.rollout import rollout
@@ -82,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="auto", choices=DEVICES)
     args = parser.parse_args(argv)
     os.environ.setdefault("MUJOCO_GL", "egl")  # headless rendering (read by the MuJoCo renderer)
-    torch.set_num_threads(1)
+    configure_torch()
     try:
         resolve_device(args.device)
         if args.episodes < 1:

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import load_agent
-from icnn_rl.cli import write_json_atomic, write_text_atomic
+from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
 from icnn_rl.envs import make_env, task_for
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
@@ -199,7 +198,7 @@ def _learn(
 
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model."""
-    torch.set_num_threads(1)
+    configure_torch()
     run_dir, config = spec.run_dir, spec.config
     csv_path = run_dir / "evaluations.csv"
     _open_run_dir(spec)
