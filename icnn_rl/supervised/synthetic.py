@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from icnn_rl.convex import FICNN, PICNN, attach_projection
-from icnn_rl.supervised.common import CommonConfig, Run, experiment_cli, fit, setup
+from icnn_rl.supervised.common import CommonConfig, Run, experiment_cli, fit, provenance, setup
 from icnn_rl.supervised.data import SYNTHETIC_DATASETS, make_synthetic
 from icnn_rl.supervised.inference import UnrolledInference, predict_unrolled
 
@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
             )
     figure = run.dir / "synthetic.png"
     plot_grid(panels, metrics, config, device, figure)
-    run.save_results({"datasets": metrics, "figure": str(figure)})
+    run.save_results({"datasets": metrics, "figure": str(figure), **provenance(config)})
     run.close()
     print(f"figure: {figure}\nresults: {run.dir / 'results.json'}")
     return metrics
