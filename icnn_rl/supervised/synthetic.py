@@ -1,9 +1,9 @@
 """2-D toy classification (paper Figure: FICNN vs PICNN decision boundaries on sklearn's moons,
 circles and linear data). A network f(x, y) convex in the scalar label y (jointly convex in (x, y)
 for the FICNN) predicts ŷ(x) = argmin_y f(x, y) by unrolled Nesterov steps from y0 = 0.5 and is
-trained through them on the MSE to the 0/1 labels, full batch (reference §5a). There is no test set:
-the figure shows the parameters with the best training MSE, and the training accuracy
-(ŷ >= 0.5 against the label) is printed.
+trained through them on the MSE to the 0/1 labels, full batch (paper §5; `synthetic-cls/icnn.py`).
+There is no test set: the figure shows the parameters with the best training MSE, and the training
+accuracy (ŷ >= 0.5 against the label) is printed.
 
     python -m icnn_rl.supervised.synthetic [--config configs/synthetic.yaml] [--set key=value ...]
 """
