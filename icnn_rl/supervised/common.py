@@ -171,12 +171,13 @@ class Run:
 
 
 def provenance(config: Any) -> dict[str, Any]:
-    """What makes a ``results.json`` reproducible: the git commit of the code (with ``+dirty`` when
-    tracked files differ from it; ``unknown`` outside a git checkout) and the resolved config."""
+    """What makes a ``results.json`` reproducible: the git commit of the code when the run starts
+    (with ``+dirty`` when the package or the configs differ from it; ``unknown`` outside a git
+    checkout) and the resolved config."""
     try:
         git = ["git", "-C", str(REPO_ROOT)]
         commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
-        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", "icnn_rl", "configs"],
                                capture_output=True, text=True, check=True).stdout.strip()
         stamp = commit.stdout.strip() + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):

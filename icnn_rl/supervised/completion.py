@@ -183,6 +183,7 @@ def plot_completions(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     config, args, run = experiment_cli("completion", __doc__.split("\n\n")[0], CompletionConfig, argv)
+    stamp = provenance(config)  # the code as the run starts
     for name in config.methods:
         if name not in METHODS:
             raise SystemExit(f"unknown completion method {name!r}; choose from {METHODS}")
@@ -213,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             "methods": results,
             "figure": str(figure),
             "rows": {"train": len(train.x), "val": len(val.x), "test": len(test.x)},
-            **provenance(config),
+            **stamp,
         }
     )
     run.close()

@@ -257,6 +257,7 @@ def train_and_test(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     config, args, run = experiment_cli("multilabel", __doc__.split("\n\n")[0], MultilabelConfig, argv)
+    stamp = provenance(config)  # the code as the run starts
     for name in config.methods:
         if name not in METHODS:
             raise SystemExit(f"unknown multi-label method {name!r}; choose from {METHODS}")
@@ -274,7 +275,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         results[name]["wall_seconds"] = round(run.elapsed - start, 1)
         print_method_results(name, results[name], decimals=4)
     rows = {"train": len(train), "val": len(val), "test": len(test)}
-    run.save_results({"methods": results, "rows": rows, **provenance(config)})
+    run.save_results({"methods": results, "rows": rows, **stamp})
     run.close()
     print(f"results: {run.dir / 'results.json'}")
     return results

@@ -132,6 +132,7 @@ def plot_grid(
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, float]]]:
     config, _, run = experiment_cli("synthetic", __doc__.split("\n\n")[0], SyntheticConfig, argv)
+    stamp = provenance(config)  # the code as the run starts
     for name in config.datasets:
         if name not in SYNTHETIC_DATASETS:
             raise SystemExit(f"unknown synthetic data set {name!r}; choose from {SYNTHETIC_DATASETS}")
@@ -153,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
             )
     figure = run.dir / "synthetic.png"
     plot_grid(panels, metrics, config, device, figure)
-    run.save_results({"datasets": metrics, "figure": str(figure), **provenance(config)})
+    run.save_results({"datasets": metrics, "figure": str(figure), **stamp})
     run.close()
     print(f"figure: {figure}\nresults: {run.dir / 'results.json'}")
     return metrics
