@@ -222,6 +222,7 @@ COLUMNS = {
         ("test example-F1 @0.5", "test_example_f1", 3),
         ("test example-F1 @val-best threshold", "test_example_f1_tuned", 3),
         ("val example-F1 @0.5", "val_example_f1", 3),
+        ("certified share (test)", "test_certified", 2),
     ),
     "completion": (
         ("test MSE", "test_mse", 1),
@@ -246,8 +247,8 @@ def results_table(experiment: str, records: dict) -> list[str]:
         runs = records.get((experiment, entry.method, setting.name), {}) if setting else {}
         rows = [method_metrics(r, entry.method) for _, r in sorted(runs.items())]
         cells = [cell([r[key] for r in rows if key in r], decimals) for _, key, decimals in COLUMNS[experiment]]
-        minutes = cell([r["train_seconds"] / 60 for r in rows], 0)
-        name = setting.name if setting else "(candidates running)"
+        minutes = cell([r["train_seconds"] / 60 for r in rows], 1)
+        name = setting.name if setting else "(candidates not finished)"
         lines.append("| " + " | ".join([METHOD_NAMES[entry.method], name, str(len(rows)), *cells,
                                         PAPER_NUMBERS[experiment, entry.method], minutes]) + " |")
     return lines

@@ -53,11 +53,11 @@ def test_table_holds_mean_and_ci_of_the_chosen_setting(tmp_path: Path) -> None:
     values = f1["wd1"]
     half = stats.t.ppf(0.975, 2) * statistics.stdev(values) / math.sqrt(3)
     assert row[1:4] == ["wd1", "3", f"{statistics.fmean(values):.3f} ± {half:.3f}"]
-    assert row[-1].startswith("2 ± ")  # minutes: 1, 2, 3
+    assert row[-1].startswith("2.0 ± ")  # minutes: 1, 2, 3
     # validation chooses cosine (790 < 800) although its test MSE is worse; nonconvex follows it
     assert cells(text, results.METHOD_NAMES["unrolled"])[1:4] == ["cosine", "1", "950.0"]
     assert cells(text, results.METHOD_NAMES["nonconvex"])[1:3] == ["cosine", "0"]
-    assert "(candidates running)" in cells(text, results.METHOD_NAMES["bundle"])[1]
+    assert "(candidates not finished)" in cells(text, results.METHOD_NAMES["bundle"])[1]
     assert cells(text, results.METHOD_NAMES["picnn_unrolled"])[3] == "–"
 
 
