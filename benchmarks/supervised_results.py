@@ -67,6 +67,7 @@ COSINE = Setting("cosine", ("lr_schedule=cosine",))
 PLAN = (
     Entry("multilabel", "ff"),
     Entry("multilabel", "picnn_bundle", (PAPER, Setting("wd1", ("picnn_bundle.weight_decay=1",)),
+                                         Setting("wd3", ("picnn_bundle.weight_decay=3",)),
                                          Setting("wd10", ("picnn_bundle.weight_decay=10",)))),
     Entry("multilabel", "picnn_unrolled", (PAPER, Setting("wd3e-4", ("picnn_unrolled.weight_decay=0.0003",)))),
     Entry("completion", "unrolled", (PAPER, COSINE)),
