@@ -64,7 +64,21 @@ def test_table_holds_mean_and_ci_of_the_chosen_setting(tmp_path: Path) -> None:
 def test_committed_tables_are_regenerated_from_the_committed_records() -> None:
     if not results.RECORDS.is_dir():
         pytest.skip("no committed records")
-    assert results.DOC.read_text() == results.render(results.load_records(results.RECORDS))
+    records = results.load_records(results.RECORDS)
+    assert results.DOC.read_text() == results.render(records)
+    readme = results.README.read_text()
+    assert results.replace_block(readme, results.readme_summary(records)) == readme
+
+
+def test_readme_block_is_replaced_between_its_markers(tmp_path: Path) -> None:
+    write_record(tmp_path, "multilabel", "ff", "paper", 0, test_example_f1=0.4, val_example_f1=0.4,
+                 train_seconds=1.0)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{results.README_BEGIN}\nold numbers\n{results.README_END}\noutro\n")
+    results.write_tables(tmp_path, tmp_path / "tables.md", readme)
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old numbers" not in text
+    assert cells(text, "Bibtex example-F1 @0.5")[1:5] == [results.METHOD_NAMES["ff"], "paper", "1", "0.400"]
 
 
 def test_driver_runs_records_and_skips_finished_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
