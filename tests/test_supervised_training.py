@@ -45,6 +45,12 @@ def test_multilabel_rejects_invalid_training_options(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("module", [multilabel, completion])
+def test_checkpoint_interval_must_be_positive(tmp_path: Path, module) -> None:
+    with pytest.raises(SystemExit, match="checkpoint_every"):
+        module.main(["--run-dir", str(tmp_path / "run"), "--set", "checkpoint_every=0"])
+
+
 def test_completion_rejects_invalid_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         completion.main(["--run-dir", str(tmp_path / "run"), "--set", "lr_schedule=linear"])

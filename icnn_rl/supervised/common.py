@@ -300,13 +300,13 @@ def fit(
         best, history, stale = saved["best"], saved["history"], saved["stale"]
         first, seconds, finished = saved["step"] + 1, saved["seconds"], saved["finished"]
 
-    def save(step: int, done: bool) -> None:
+    def save(step: int) -> None:
         if checkpoint is not None:
             checkpoint.save({
                 "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "scheduler": scheduler.state_dict() if scheduler is not None else None,
-                "best": best, "history": history, "stale": stale, "step": step, "finished": done,
-                "seconds": seconds + time.perf_counter() - started,
+                "best": best, "history": history, "stale": stale, "step": step, "finished": finished,
+                "seconds": seconds if finished else seconds + time.perf_counter() - started,
             })
 
     started = time.perf_counter()
@@ -336,13 +336,13 @@ def fit(
             bar.set_postfix(loss=f"{loss:.4g}", score=f"{score:.4g}", best=f"{best[1]:.4g}")
             stop = out_of_time or (patience > 0 and stale >= patience)
             if stop or step == steps:
-                save(step, done=True)
+                seconds, finished = seconds + time.perf_counter() - started, True
+                save(step)
                 break
             if checkpoint is not None and len(history) % checkpoint.every == 0:
-                save(step, done=False)
+                save(step)
     bar.close()
     assert best is not None  # the last step always evaluates
     model.load_state_dict(best[0])
     model.eval()
-    elapsed = seconds + (time.perf_counter() - started if not finished else 0.0)
-    return FitResult(best[0], best[1], best[2], history, step, round(elapsed, 1))
+    return FitResult(best[0], best[1], best[2], history, step, round(seconds, 1))

@@ -189,6 +189,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             raise SystemExit(f"unknown completion method {name!r}; choose from {METHODS}")
     if not 0 < config.n_val < config.n_train:
         raise SystemExit(f"n_val={config.n_val} must be in (0, n_train={config.n_train})")
+    if config.checkpoint_every < 1:
+        raise SystemExit(f"checkpoint_every={config.checkpoint_every} must be >= 1 (evaluations between saves)")
     device = setup(config)
     train_full, test = completion_splits(load_olivetti(args.data), config.n_train)
     cut = config.n_train - config.n_val

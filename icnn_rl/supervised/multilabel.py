@@ -261,6 +261,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
     for name in config.methods:
         if name not in METHODS:
             raise SystemExit(f"unknown multi-label method {name!r}; choose from {METHODS}")
+    if config.checkpoint_every < 1:
+        raise SystemExit(f"checkpoint_every={config.checkpoint_every} must be >= 1 (evaluations between saves)")
     device = setup(config)
     train_full, test = load_bibtex(args.data)
     if config.max_rows > 0:
