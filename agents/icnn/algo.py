@@ -1,4 +1,4 @@
-"""ICNN-Q: Q-learning with an input convex Q-network (Amos, Xu, Kolter, ICML 2017, §4)."""
+"""ICNN-Q: Q-learning with an input convex Q-network (Amos, Xu, Kolter, ICML 2017)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The convolutional PICNN of the image-completion experiment (reference §3.2 "Completion conv-PICNN").
+"""The convolutional PICNN of the image-completion experiment (locuslab/icnn `completion/icnn.back.py`).
 
 x (the given half image) and y (the half to complete) are images [B, 1, H, W]; the solvers see y
 flattened to [B, H·W]. A DQN-like x-path u_0 = x, u_{l+1} = BN(relu(conv_l(u_l))) (three convs:

@@ -1,4 +1,5 @@
-"""First-order solvers for min_y f(y) − ε·H(p) over a box, batched over rows (reference §2.4).
+"""First-order solvers for min_y f(y) − ε·H(p) over a box, batched over rows (the paper's
+gradient-based approximate inference; locuslab/icnn `RL/src/icnn.py` for its RL Adam).
 
 Each step uses ∇F(y) = ∇f(y) + (ε/(hi − lo))·log(p/(1 − p)) and keeps y inside the box by clamping
 to [lo + δ(hi − lo), hi − δ(hi − lo)] (δ = 1e-6, the barrier is infinite on the boundary). With

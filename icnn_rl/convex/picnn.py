@@ -170,7 +170,7 @@ class PICNN(nn.Module):
 
 def rl_picnn(obs_dim: int, act_dim: int, hidden: Sequence[int] = (200, 200), batch_norm: bool = False,
              negative_slope: float = 0.01, nonneg: NonNeg = "clip", init: str = "paper") -> PICNN:
-    """The paper's RL network f(s, a) = −Q(s, a) (reference §3.2 "RL PICNN").
+    """The paper's RL network f(s, a) = −Q(s, a) (locuslab/icnn ``RL/src/icnn.py``).
 
     Leaky ReLU (slope 0.01) on the z-path, ReLU on the x-path with a linear last u layer, gate
     biases initialised to 1 so the minimiser starts near the centre of the action box, W^(z) <- |W^(z)|

@@ -11,9 +11,10 @@ import dataclasses
 import json
 import math
 import random
+import subprocess
 import time
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,10 +25,12 @@ import yaml
 from tqdm.auto import tqdm
 
 from icnn_rl.cli import (
+    CHECKOUT_ROOT,
     ConfigError,
     add_set_argument,
     check_output_dir,
     config_path,
+    configure_torch,
     load_yaml,
     parse_overrides,
     report_error,
@@ -35,6 +38,7 @@ from icnn_rl.cli import (
     write_json_atomic,
     write_text_atomic,
 )
+from icnn_rl.supervised.training import Checkpoint, model_state
 
 C = TypeVar("C")
 
@@ -113,8 +117,9 @@ def seed_everything(seed: int) -> None:
 
 
 def setup(config: CommonConfig) -> torch.device:
-    """Seed, set the CPU thread count and return the configured device."""
-    torch.set_num_threads(config.threads)
+    """Seed, set the CPU threads and subnormal flushing (:func:`icnn_rl.cli.configure_torch`) and
+    return the configured device."""
+    configure_torch(config.threads)
     seed_everything(config.seed)
     return resolve_device(config.device)
 
@@ -158,6 +163,21 @@ class ExperimentRun:
         self.writer.close()
 
 
+def provenance(config: Any) -> dict[str, Any]:
+    """What makes a ``results.json`` reproducible: the git commit of the code when the run starts
+    (with ``+dirty`` when the package or the configs differ from it; ``unknown`` outside a git
+    checkout) and the resolved config."""
+    try:
+        git = ["git", "-C", str(CHECKOUT_ROOT)]
+        commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        dirty = subprocess.run([*git, "status", "--porcelain", "--untracked-files=no", "--", "icnn_rl", "configs"],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        stamp = commit.stdout.strip() + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        stamp = "unknown"
+    return {"commit": stamp, "config": config_to_dict(config)}
+
+
 def print_method_results(name: str, results: dict[str, Any], decimals: int) -> None:
     """One line ``name: key=value, ...`` with floats rounded to ``decimals``."""
     items = ", ".join(f"{k}={v:.{decimals}f}" if isinstance(v, float) else f"{k}={v}" for k, v in results.items())
@@ -179,19 +199,28 @@ def batches_with_replacement(
 
 
 # -------------------------------------------------------------------------------------------- CLI
+def check_checkpoint_every(config: Any) -> None:
+    """``checkpoint_every`` (evaluations between training checkpoints) must be >= 1."""
+    if config.checkpoint_every < 1:
+        raise ConfigError(f"checkpoint_every={config.checkpoint_every} must be >= 1 (evaluations between saves)")
+
+
 def experiment_cli(
     name: str,
     description: str,
     config_cls: type[C],
     argv: Sequence[str] | None = None,
     choices: Mapping[str, Sequence[str]] | None = None,
+    check: Callable[[C], None] | None = None,
 ) -> tuple[C, argparse.Namespace, ExperimentRun]:
     """Parse the command line shared by the experiments and open the run directory.
 
     Options: ``--config`` (default: the packaged ``configs/<name>.yaml``), ``--set key=value``
     (repeatable), ``--data PATH`` (data root), ``--run-dir DIR`` (default
     ``runs/<name>/<timestamp>-seed<seed>``). ``choices`` maps list-valued config keys to their valid
-    items. A bad config, device or run directory exits with the convention's one error line.
+    items; ``check`` raises :class:`ConfigError` for what one key alone cannot say (e.g. n_val <
+    n_train). A bad config (also a value its dataclass rejects), device or run directory exits with
+    the convention's one error line.
     """
     parser = argparse.ArgumentParser(prog=f"python -m icnn_rl.supervised.{name}", description=description)
     parser.add_argument("--config", default=None, help=f"YAML config file (default: configs/{name}.yaml)")
@@ -207,11 +236,13 @@ def experiment_cli(
             unknown = [item for item in getattr(config, key) if item not in valid]
             if unknown:
                 raise ConfigError(f"{key}: unknown {unknown}; valid: {', '.join(valid)}")
+        if check is not None:
+            check(config)
         resolve_device(config.device)  # type: ignore[attr-defined]
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-seed{config.seed}"  # type: ignore[attr-defined]
         run_dir = Path(args.run_dir) if args.run_dir else Path("runs") / name / stamp
         check_output_dir(run_dir, "--run-dir")
-    except ConfigError as exc:
+    except (ConfigError, ValueError) as exc:
         raise SystemExit(report_error(parser.prog, exc)) from None
     return config, args, ExperimentRun(run_dir, config)
 
@@ -219,14 +250,16 @@ def experiment_cli(
 # ------------------------------------------------------------------------------------ training loop
 @dataclass
 class FitResult:
-    """Outcome of :func:`fit`: the selected parameters, their score and step, the score history and
-    the number of steps run (fewer than asked when the time limit cut the run)."""
+    """Outcome of :func:`fit`: the selected parameters, their score and step, the score history, the
+    number of steps run (fewer than asked when the time limit or early stopping ended the run) and
+    the training wall time in seconds (summed over resumed parts)."""
 
     state: dict[str, torch.Tensor]
     score: float
     step: int
     history: list[tuple[int, float]]
     steps_done: int = 0
+    seconds: float = 0.0
 
 
 def fit(
@@ -240,26 +273,56 @@ def fit(
     run: ExperimentRun,
     tag: str,
     max_minutes: float = 0.0,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    patience: int = 0,
+    checkpoint: Checkpoint | None = None,
 ) -> FitResult:
     """Run `steps` optimizer steps, score the model with `evaluate()` every `eval_every` steps (and at
     the end), and keep the parameters with the best score (model selection on held-out data).
 
     `train_step(step)` computes the loss, back-propagates and returns the loss value; this loop zeroes
-    gradients and steps the optimizer. `evaluate()` is called with the model in eval mode. Losses and
-    scores go to TensorBoard under `tag`; on return the model holds the selected parameters.
-    With `max_minutes` > 0 the run stops (after a final evaluation) once that wall time has passed.
+    gradients, steps the optimizer and then the `scheduler`. `evaluate()` is called with the model in
+    eval mode. Losses and scores go to TensorBoard under `tag`; on return the model holds the
+    selected parameters. The run stops early (after an evaluation) once `max_minutes` > 0 of wall
+    time have passed, or after `patience` > 0 evaluations without a better score.
+    With a `checkpoint`, the state is saved every `checkpoint.every` evaluations and at the end, and
+    a saved state is resumed from (a finished run returns its selected parameters without training).
     """
     if steps < 1 or eval_every < 1:
         raise ValueError(f"steps and eval_every must be >= 1, got steps={steps}, eval_every={eval_every}")
-    best: FitResult | None = None
+    best: tuple[dict[str, torch.Tensor], float, int] | None = None
     history: list[tuple[int, float]] = []
+    first, stale, seconds, finished = 1, 0, 0.0, False
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(saved["scheduler"])
+        best, history, stale = saved["best"], saved["history"], saved["stale"]
+        first, seconds, finished = saved["step"] + 1, saved["seconds"], saved["finished"]
+
+    def save(step: int) -> None:
+        if checkpoint is not None:
+            checkpoint.save({
+                "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "scheduler": scheduler.state_dict() if scheduler is not None else None,
+                "best": best, "history": history, "stale": stale, "step": step, "finished": finished,
+                "seconds": seconds if finished else seconds + time.perf_counter() - started,
+            })
+
+    started = time.perf_counter()
     bar = progress(steps, tag)
-    deadline = time.perf_counter() + 60.0 * max_minutes if max_minutes > 0 else math.inf
-    for step in range(1, steps + 1):
+    bar.update(first - 1)
+    deadline = started + 60.0 * max_minutes if max_minutes > 0 else math.inf
+    step = first - 1
+    for step in range(first, steps + 1) if not finished else ():
         model.train()
         optimizer.zero_grad(set_to_none=True)
         loss = train_step(step)
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         run.log({f"{tag}/train_loss": loss}, step)
         bar.update()
         out_of_time = time.perf_counter() > deadline
@@ -268,14 +331,20 @@ def fit(
             score = evaluate()
             history.append((step, score))
             run.log({f"{tag}/selection_score": score}, step)
-            if best is None or (score > best.score if maximize else score < best.score):
-                state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-                best = FitResult(state, score, step, history)
-            bar.set_postfix(loss=f"{loss:.4g}", score=f"{score:.4g}", best=f"{best.score:.4g}")
-        if out_of_time:
-            break
+            if best is None or (score > best[1] if maximize else score < best[1]):
+                best, stale = (model_state(model), score, step), 0
+            else:
+                stale += 1
+            bar.set_postfix(loss=f"{loss:.4g}", score=f"{score:.4g}", best=f"{best[1]:.4g}")
+            stop = out_of_time or (patience > 0 and stale >= patience)
+            if stop or step == steps:
+                seconds, finished = seconds + time.perf_counter() - started, True
+                save(step)
+                break
+            if checkpoint is not None and len(history) % checkpoint.every == 0:
+                save(step)
     bar.close()
     assert best is not None  # the last step always evaluates
-    model.load_state_dict(best.state)
+    model.load_state_dict(best[0])
     model.eval()
-    return FitResult(best.state, best.score, best.step, history, step)
+    return FitResult(best[0], best[1], best[2], history, step, round(seconds, 1))

@@ -1,4 +1,4 @@
-"""Olivetti face completion (paper §5c / Table 2): predict the left half y of a face from its
+"""Olivetti face completion (the paper's Table 2): predict the left half y of a face from its
 mirrored right half x with a convolutional PICNN f(x, y) convex in y, ŷ = argmin_y f(x, y).
 
 Methods (each trains and tests with its own inference):
@@ -26,25 +26,30 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from icnn_rl.cli import ConfigError
 from icnn_rl.convex import ConvPICNN, attach_projection
 from icnn_rl.supervised.common import (
     CommonConfig,
     ExperimentRun,
     batches_with_replacement,
+    check_checkpoint_every,
+    config_to_dict,
     experiment_cli,
     fit,
     print_method_results,
+    provenance,
     setup,
 )
 from icnn_rl.supervised.data import CompletionSplit, completion_splits, load_olivetti
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import pixel_mse_255
+from icnn_rl.supervised.training import Checkpoint, Regularisation, make_optimizer
 
 COMPLETION_METHODS = ("bundle", "unrolled", "nonconvex")
 
 
 @dataclass
-class CompletionConfig(CommonConfig):
+class CompletionConfig(CommonConfig, Regularisation):
     methods: tuple[str, ...] = COMPLETION_METHODS
     n_train: int = 350  # first images: training part; the rest is the test set
     n_val: int = 50  # last images of the training part, held out for model selection
@@ -54,8 +59,9 @@ class CompletionConfig(CommonConfig):
     lr: float = 1e-3
     eval_every: int = 5
     fc: int = 512
+    checkpoint_every: int = 2  # evaluations between saves of the resumable training state
     unrolled: UnrolledInference = field(default_factory=UnrolledInference)
-    bundle: BundleInference = field(default_factory=lambda: BundleInference(iterations=30))
+    bundle: BundleInference = field(default_factory=lambda: BundleInference(iterations=40, tol=1e-4))
     figure_rows: int = 6  # test faces in the completion figure
 
 
@@ -75,7 +81,7 @@ def build(
     def predictor(x: Tensor, train: bool) -> Tensor:
         start = y0.expand(len(x), -1)
         if name == "bundle":
-            y = predict_bundle(net, x, start, config.bundle, train)
+            y = predict_bundle(net, x, start, config.bundle, train).y
         else:  # a copy: the unrolled solver marks its start tensor as requiring grad
             y = predict_unrolled(net, x, start.clone(), config.unrolled, train)
         return y.view_as(x)
@@ -104,11 +110,10 @@ def train_and_test(
     y0 = ty.mean(0).flatten().unsqueeze(0)  # the mean training left half, the paper's start
     net, predictor = build(name, config, y0)
     net.to(device)
-    optimizer = torch.optim.Adam(net.parameters(), lr=config.lr)
+    optimizer, scheduler = make_optimizer(net.parameters(), config.lr, config, config.steps)
     attach_projection(optimizer, net)
-    rows = batches_with_replacement(
-        len(tx), config.batch_size, config.steps, np.random.default_rng(config.seed)
-    )
+    rng = np.random.default_rng(config.seed)
+    rows = batches_with_replacement(len(tx), config.batch_size, config.steps, rng)
 
     def train_step(_: int) -> float:
         idx = torch.as_tensor(next(rows), device=device)
@@ -130,15 +135,24 @@ def train_and_test(
         run=run,
         tag=name,
         max_minutes=config.max_minutes,
+        scheduler=scheduler,
+        patience=config.patience,
+        checkpoint=Checkpoint(run.dir / f"{name}.ckpt", config.checkpoint_every, config_to_dict(config), rng),
     )
     run.save_model(name, net)
     completions = predict_all(predictor, test_x, config.batch_size)
-    return {
+    metrics = {
         "val_mse": result.score,
         "selected_step": result.step,
         "steps_done": result.steps_done,
         "test_mse": pixel_mse_255(completions, test.y),
-    }, completions
+        "train_seconds": result.seconds,
+    }
+    if name == "bundle":
+        with torch.no_grad():
+            solve = predict_bundle(net, test_x, y0.expand(len(test_x), -1), config.bundle, train=False)
+        metrics["test_certified"] = float(solve.converged.float().mean())
+    return metrics, completions
 
 
 def plot_completions(
@@ -169,13 +183,17 @@ def plot_completions(
     plt.close(fig)
 
 
-def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    config, args, run = experiment_cli("completion", __doc__.split("\n\n")[0], CompletionConfig, argv)
-    for name in config.methods:
-        if name not in COMPLETION_METHODS:
-            raise SystemExit(f"unknown completion method {name!r}; choose from {COMPLETION_METHODS}")
+def check_splits(config: CompletionConfig) -> None:
+    """0 < n_val < n_train, and a valid checkpoint interval."""
     if not 0 < config.n_val < config.n_train:
-        raise SystemExit(f"n_val={config.n_val} must be in (0, n_train={config.n_train})")
+        raise ConfigError(f"n_val={config.n_val} must be in (0, n_train={config.n_train})")
+    check_checkpoint_every(config)
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
+    config, args, run = experiment_cli("completion", __doc__.split("\n\n")[0], CompletionConfig, argv,
+                                       choices={"methods": COMPLETION_METHODS}, check=check_splits)
+    stamp = provenance(config)  # the code as the run starts
     device = setup(config)
     train_full, test = completion_splits(load_olivetti(args.data), config.n_train)
     cut = config.n_train - config.n_val
@@ -201,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
             "methods": results,
             "figure": str(figure),
             "rows": {"train": len(train.x), "val": len(val.x), "test": len(test.x)},
+            **stamp,
         }
     )
     run.close()

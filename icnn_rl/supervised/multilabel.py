@@ -1,4 +1,4 @@
-"""Bibtex multi-label classification (paper §5b / Table 1): a feed-forward baseline and a PICNN
+"""Bibtex multi-label classification (the paper's Table 1): a feed-forward baseline and a PICNN
 f(x, y) convex in the label vector y, predicting ŷ = argmin_y f(x, y) and trained
 
 - ``picnn_unrolled``: through 30 unrolled Nesterov steps on f from y0 = 0.5 (unconstrained, no
@@ -30,14 +30,18 @@ from icnn_rl.supervised.common import (
     CommonConfig,
     ExperimentRun,
     batches_with_replacement,
+    check_checkpoint_every,
+    config_to_dict,
     experiment_cli,
     fit,
     print_method_results,
+    provenance,
     setup,
 )
 from icnn_rl.supervised.data import MultiLabelSplit, load_bibtex, validation_split
 from icnn_rl.supervised.inference import BundleInference, UnrolledInference, predict_bundle, predict_unrolled
 from icnn_rl.supervised.metrics import best_threshold, example_f1, label_macro_f1
+from icnn_rl.supervised.training import Checkpoint, Regularisation, make_optimizer
 
 MULTILABEL_METHODS = ("ff", "picnn_unrolled", "picnn_bundle")
 THRESHOLDS = tuple(round(0.05 * k, 2) for k in range(1, 20))  # candidates of the tuned threshold
@@ -45,25 +49,31 @@ BCE_EPS = 1e-8  # predictions are clipped to [eps, 1 - eps] inside the cross-ent
 
 
 @dataclass
-class FeedForwardConfig:
+class FeedForwardConfig(Regularisation):
     """The paper's baseline: fc(hidden) -> ReLU -> BatchNorm -> fc(L) -> sigmoid, summed BCE."""
 
     epochs: int = 100
 
 
 @dataclass
-class UnrolledMethod(UnrolledInference):
-    """PICNN trained through unrolled Nesterov inference on f, MSE loss (momentum 0.3 as the paper)."""
+class UnrolledMethod(UnrolledInference, Regularisation):
+    """PICNN trained through unrolled Nesterov inference on f, MSE loss (the paper's step 0.1 and
+    momentum 0.3)."""
 
     epochs: int = 100
+    lr: float = 0.1
     momentum: float = 0.3
 
 
 @dataclass
-class BundleMethod(BundleInference):
+class BundleMethod(BundleInference, Regularisation):
     """PICNN trained by bundle entropy with argmin differentiation, summed binary cross-entropy."""
 
     epochs: int = 50
+
+    def __post_init__(self) -> None:
+        BundleInference.__post_init__(self)
+        Regularisation.__post_init__(self)
 
 
 @dataclass
@@ -77,6 +87,7 @@ class MultilabelConfig(CommonConfig):
     tune_threshold: bool = True  # also report test F1 at the threshold that is best on validation
     eval_batch: int = 1024
     max_rows: int = 0  # >0: use only the first rows of each split (smoke tests)
+    checkpoint_every: int = 5  # epochs between saves of the resumable training state
     ff: FeedForwardConfig = field(default_factory=FeedForwardConfig)
     picnn_unrolled: UnrolledMethod = field(default_factory=UnrolledMethod)
     picnn_bundle: BundleMethod = field(default_factory=BundleMethod)
@@ -113,6 +124,7 @@ class Method:
     loss: Callable[[Tensor, Tensor], Tensor]
     predict: Callable[[Tensor], Tensor]
     epochs: int
+    regularisation: Regularisation
 
 
 def picnn(x_dim: int, y_dim: int, hidden: int) -> PICNN:
@@ -136,7 +148,7 @@ def build_method(name: str, config: MultilabelConfig, x_dim: int, y_dim: int) ->
         raise ValueError(f"unknown multi-label method {name!r}; choose from {MULTILABEL_METHODS}")
     if name == "ff":
         ff = FeedForward(x_dim, y_dim, config.hidden)
-        return Method(ff, lambda x, t: summed_bce(ff(x), t), ff, config.ff.epochs)
+        return Method(ff, lambda x, t: summed_bce(ff(x), t), ff, config.ff.epochs, config.ff)
     net = picnn(x_dim, y_dim, config.hidden)
     if name == "picnn_unrolled":
         unrolled = config.picnn_unrolled
@@ -149,13 +161,15 @@ def build_method(name: str, config: MultilabelConfig, x_dim: int, y_dim: int) ->
             lambda x, t: F.mse_loss(predict_unrolled(net, x, start(x), unrolled, train=True), t),
             lambda x: predict_unrolled(net, x, start(x), unrolled, train=False),
             unrolled.epochs,
+            unrolled,
         )
     bundle = config.picnn_bundle
     return Method(
         net,
-        lambda x, t: summed_bce(predict_bundle(net, x, None, bundle, train=True), t),
-        lambda x: predict_bundle(net, x, None, bundle, train=False),
+        lambda x, t: summed_bce(predict_bundle(net, x, None, bundle, train=True).y, t),
+        lambda x: predict_bundle(net, x, None, bundle, train=False).y,
         bundle.epochs,
+        bundle,
     )
 
 
@@ -178,17 +192,17 @@ def train_and_test(
     """Train method `name` on `train`, select on `val` example-F1, and report F1s of the chosen model."""
     method = build_method(name, config, train.x.shape[1], train.y.shape[1])
     model = method.model.to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    steps_per_epoch = math.ceil(len(train) / config.batch_size)
+    steps = steps_per_epoch * method.epochs
+    optimizer, scheduler = make_optimizer(model.parameters(), config.lr, method.regularisation, steps)
     if isinstance(model, PICNN):
         attach_projection(optimizer, model)
     tensors = {
         k: torch.as_tensor(v, device=device)
         for k, v in {"x": train.x, "y": train.y, "val_x": val.x, "test_x": test.x}.items()
     }
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    rows = batches_with_replacement(
-        len(train), config.batch_size, steps_per_epoch * method.epochs, np.random.default_rng(config.seed)
-    )
+    rng = np.random.default_rng(config.seed)
+    rows = batches_with_replacement(len(train), config.batch_size, steps, rng)
 
     def train_step(step: int) -> float:
         idx = torch.as_tensor(next(rows), device=device)
@@ -206,12 +220,15 @@ def train_and_test(
         optimizer,
         train_step,
         val_f1,
-        steps_per_epoch * method.epochs,
+        steps,
         steps_per_epoch,
         maximize=True,
         run=run,
         tag=name,
         max_minutes=config.max_minutes,
+        scheduler=scheduler,
+        patience=method.regularisation.patience,
+        checkpoint=Checkpoint(run.dir / f"{name}.ckpt", config.checkpoint_every, config_to_dict(config), rng),
     )
     run.save_model(name, model)
     scores = predict_in_chunks(method.predict, tensors["test_x"], config.eval_batch)
@@ -221,7 +238,13 @@ def train_and_test(
         "epochs_done": result.steps_done / steps_per_epoch,
         "test_example_f1": example_f1(test.y, scores, config.threshold),
         "test_label_macro_f1": label_macro_f1(test.y, scores, config.threshold),
+        "train_seconds": result.seconds,
     }
+    if name == "picnn_bundle":
+        with torch.no_grad():
+            solves = [predict_bundle(model, x, None, config.picnn_bundle, train=False).converged
+                      for x in tensors["test_x"].split(config.eval_batch)]
+        metrics["test_certified"] = float(torch.cat(solves).float().mean())
     if config.tune_threshold:
         val_scores = predict_in_chunks(method.predict, tensors["val_x"], config.eval_batch)
         threshold, val_f1_tuned = best_threshold(val.y, val_scores, THRESHOLDS)
@@ -234,10 +257,9 @@ def train_and_test(
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
-    config, args, run = experiment_cli("multilabel", __doc__.split("\n\n")[0], MultilabelConfig, argv)
-    for name in config.methods:
-        if name not in MULTILABEL_METHODS:
-            raise SystemExit(f"unknown multi-label method {name!r}; choose from {MULTILABEL_METHODS}")
+    config, args, run = experiment_cli("multilabel", __doc__.split("\n\n")[0], MultilabelConfig, argv,
+                                       choices={"methods": MULTILABEL_METHODS}, check=check_checkpoint_every)
+    stamp = provenance(config)  # the code as the run starts
     device = setup(config)
     train_full, test = load_bibtex(args.data)
     if config.max_rows > 0:
@@ -251,7 +273,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, float]]:
         results[name] = train_and_test(name, config, train, val, test, device, run)
         results[name]["wall_seconds"] = round(run.elapsed - start, 1)
         print_method_results(name, results[name], decimals=4)
-    run.save_results({"methods": results, "rows": {"train": len(train), "val": len(val), "test": len(test)}})
+    rows = {"train": len(train), "val": len(val), "test": len(test)}
+    run.save_results({"methods": results, "rows": rows, **stamp})
     run.close()
     print(f"results: {run.dir / 'results.json'}")
     return results

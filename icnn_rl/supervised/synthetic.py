@@ -2,9 +2,9 @@
 circles and linear data). A network f(x, y) convex in the scalar label y (jointly convex in (x, y)
 for the FICNN) predicts ŷ(x) = argmin_y f(x, y) by unrolled Nesterov steps from y0 = 0.5 and is
 trained through them on the MSE to the 0/1 labels, full batch (as locuslab/icnn's
-``synthetic-cls/icnn.py`` with ``run.sh``). There is no test set:
-the figure shows the parameters with the best training MSE, and the training accuracy
-(ŷ >= 0.5 against the label) is printed.
+``synthetic-cls/icnn.py`` with ``run.sh``).
+There is no test set: the figure shows the parameters with the best training MSE, and the training
+accuracy (ŷ >= 0.5 against the label) is printed.
 
     python -m icnn_rl.supervised.synthetic [--config configs/synthetic.yaml] [--set key=value ...]
 """
@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from torch import Tensor, nn
 
 from icnn_rl.convex import FICNN, PICNN, attach_projection
-from icnn_rl.supervised.common import CommonConfig, ExperimentRun, experiment_cli, fit, setup
+from icnn_rl.supervised.common import CommonConfig, ExperimentRun, experiment_cli, fit, provenance, setup
 from icnn_rl.supervised.data import SYNTHETIC_DATASETS, make_synthetic
 from icnn_rl.supervised.inference import UnrolledInference, predict_unrolled
 
@@ -135,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
         argv,
         choices={"datasets": SYNTHETIC_DATASETS, "models": MODELS},
     )
+    stamp = provenance(config)  # the code as the run starts
     device = setup(config)
     panels: dict[tuple[str, str], nn.Module] = {}
     metrics: dict[str, dict[str, dict[str, float]]] = {}
@@ -150,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, dict[str, dict[str, flo
             )
     figure = run.dir / "synthetic.png"
     plot_grid(panels, metrics, config, device, figure)
-    run.save_results({"datasets": metrics, "figure": str(figure)})
+    run.save_results({"datasets": metrics, "figure": str(figure), **stamp})
     run.close()
     print(f"figure: {figure}\nresults: {run.dir / 'results.json'}")
     return metrics
