@@ -166,9 +166,11 @@ def test_multilabel_cli_on_real_bibtex_slice(tmp_path: Path) -> None:
     assert read_results(tmp_path / "run")["rows"]["test"] == 64
 
 
-def test_multilabel_rejects_unknown_method(tmp_path: Path) -> None:
-    with pytest.raises(SystemExit, match="picnn_bundle"):
+def test_multilabel_rejects_unknown_method(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
         multilabel.main(["--run-dir", str(tmp_path / "run"), "--set", "methods=[svm]"])
+    error = capsys.readouterr().err
+    assert stop.value.code == 2 and "svm" in error and "picnn_bundle" in error
 
 
 # ---------------------------------------------------------------------------------------- completion

@@ -13,7 +13,7 @@ import torch
 from test_supervised_experiments import easy_multilabel
 
 from icnn_rl.supervised import completion, multilabel
-from icnn_rl.supervised.common import Run, fit, provenance
+from icnn_rl.supervised.common import ExperimentRun, fit, provenance
 from icnn_rl.supervised.training import Checkpoint, Regularisation, make_optimizer
 
 
@@ -46,9 +46,10 @@ def test_multilabel_rejects_invalid_training_options(
 
 
 @pytest.mark.parametrize("module", [multilabel, completion])
-def test_checkpoint_interval_must_be_positive(tmp_path: Path, module) -> None:
-    with pytest.raises(SystemExit, match="checkpoint_every"):
+def test_checkpoint_interval_must_be_positive(tmp_path: Path, module, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
         module.main(["--run-dir", str(tmp_path / "run"), "--set", "checkpoint_every=0"])
+    assert stop.value.code == 2 and "checkpoint_every" in capsys.readouterr().err
 
 
 def test_completion_rejects_invalid_schedule(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -110,7 +111,7 @@ def toy_fit(run_dir: Path, steps: int, fail_at: int = 0, patience: int = 0, conf
     def score() -> float:
         return -abs(model.weight.item() - 0.5)
 
-    run = Run(run_dir, Regularisation())
+    run = ExperimentRun(run_dir, Regularisation())
     checkpoint = Checkpoint(run_dir / "toy.ckpt", 1, config or {"a": 1}, rng)
     try:
         result = fit(model, optimizer, step, score, steps, 2, maximize=True, run=run, tag="toy",
@@ -158,7 +159,7 @@ def test_multilabel_with_weight_decay_and_resume(tmp_path: Path) -> None:
     data = easy_multilabel(96, 0), easy_multilabel(32, 1), easy_multilabel(32, 2)
     outcomes = []
     for _ in range(2):
-        run = multilabel.Run(tmp_path / "run", config)
+        run = multilabel.ExperimentRun(tmp_path / "run", config)
         torch.manual_seed(0)
         outcomes.append(multilabel.train_and_test("picnn_bundle", config, *data, torch.device("cpu"), run))
         run.close()
@@ -169,7 +170,7 @@ def test_multilabel_with_weight_decay_and_resume(tmp_path: Path) -> None:
 def test_results_json_is_stamped_with_commit_and_config(tmp_path: Path) -> None:
     config = multilabel.MultilabelConfig(device="cpu", hidden=8, batch_size=32)
     config.ff.epochs = 1
-    run = multilabel.Run(tmp_path / "run", config)
+    run = multilabel.ExperimentRun(tmp_path / "run", config)
     run.save_results({"methods": {}, **provenance(config)})
     run.close()
     saved = json.loads((tmp_path / "run" / "results.json").read_text())
