@@ -12,6 +12,12 @@ torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts with one torch thread, whatever an experiment's setup set before it."""
+    torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
 def write_only_in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Every test runs in its own tmp_path, so what it writes lands there: files written to the
     working directory (MuJoCo's MUJOCO_LOG.TXT on unstable simulations), and the log folder that

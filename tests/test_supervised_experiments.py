@@ -20,15 +20,6 @@ from icnn_rl.supervised.inference import UnrolledInference
 REAL = data_root()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One torch thread, as the experiment commands use (several threads thrash on a shared 2-core CPU)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def read_results(run_dir: Path) -> dict:
     return json.loads((run_dir / "results.json").read_text())
 

@@ -17,14 +17,6 @@ from icnn_rl.supervised.common import ExperimentRun, fit, provenance
 from icnn_rl.supervised.training import Checkpoint, Regularisation, make_optimizer
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 # ------------------------------------------------------------------------------------- validation
 @pytest.mark.parametrize(
     ("override", "message"),
