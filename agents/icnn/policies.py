@@ -123,7 +123,7 @@ class ICNNPolicy(GreedyQPolicy):
                 self.proposal.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
             )
         self._fit_batch: tuple[torch.Tensor, torch.Tensor] | None = None   # (s', ∇_a F at π_φ(s'))
-        self._act_logs: defaultdict[str, list[float]] = defaultdict(list)
+        self._act_logs: defaultdict[str, list[float]] = defaultdict(lambda: [0.0, 0])   # key: [sum, count]
         # Keep W^(z) >= 0 (convexity in a) after every optimizer step.
         attach_projection(self.optimizer, self.q_net)
 
@@ -174,7 +174,9 @@ class ICNNPolicy(GreedyQPolicy):
         obs = observation.float()
         result, _, _ = self.certified_solve(self.q_net, obs, self.start(obs), self.act_solver)
         for key, value in solve_summary("act", result).items():
-            self._act_logs[key].append(value)
+            total = self._act_logs[key]
+            total[0] += value
+            total[1] += 1
         return result.y
 
     def certified_solve(self, net: PICNN, obs: torch.Tensor, start: torch.Tensor,
@@ -191,7 +193,7 @@ class ICNNPolicy(GreedyQPolicy):
     def after_update(self, observations: torch.Tensor, tau: float) -> dict[str, float]:
         """Fit the proposal (module docstring): one optimizer step along J_φᵀ ∇_a F_target at the
         TD target's starts. Also hands over the acting solves' statistics since the last update."""
-        logs = {key: sum(values) / len(values) for key, values in self._act_logs.items()}
+        logs = {key: total / count for key, (total, count) in self._act_logs.items()}
         self._act_logs.clear()
         if self._fit_batch is None:
             return logs
