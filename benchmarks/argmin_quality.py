@@ -1,7 +1,7 @@
 """How good are the ICNN agent's certified argmins? Two checks on trained runs of the RL results benchmark.
 
-    python -m benchmarks.argmin_quality --runs ~/runs/results [--states 1024] \
-        [--out benchmarks/results/argmin_quality.md]
+    python -m benchmarks.argmin_quality --runs ~/runs/results [--states 1024] [--envs ENV ...] \
+        [--max-iter N] [--out benchmarks/results/argmin_quality.md]
 
 1. During training: the share of rows within tolerance (certified gap <= atol + tol·(1 + |F|)) of
    the acting solves and of the TD-target solves, as logged to TensorBoard
@@ -12,12 +12,14 @@
    tight bundle entropy re-solve from its answer (100 evaluations, relative gap 1e-10) gives the
    optimum F*. Reported: the excess F(kept) − F* of the answers (mean, 99th percentile, maximum,
    in units of Q), the share within the tolerance, and the share of rows whose certified gap
-   bounds the excess (up to float32 rounding, 1e-4).
+   bounds the excess (up to float32 rounding, 1e-4). ``--max-iter`` re-solves with another
+   evaluation budget than the run's (both solves), to see what a budget would have kept.
 """
 
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -47,8 +49,9 @@ def training_shares(run_dir: Path) -> dict[str, tuple[float, float]]:
     return shares
 
 
-def resolve_quality(model: ICNN, states: int, seed: int) -> dict[str, dict[str, float]]:
-    """The re-solve check (module docstring) of the acting and TD-target solves."""
+def resolve_quality(model: ICNN, states: int, seed: int, max_iter: int | None = None) -> dict[str, dict[str, float]]:
+    """The re-solve check (module docstring) of the acting and TD-target solves, with the run's
+    solver settings or ``max_iter`` evaluations at most."""
     buffer = model.replay_buffer
     size = buffer.buffer_size if buffer.full else buffer.pos
     index = np.random.default_rng(seed).integers(0, size, states)
@@ -59,6 +62,7 @@ def resolve_quality(model: ICNN, states: int, seed: int) -> dict[str, dict[str, 
         ("target", policy.q_net_target, buffer.next_observations[index, 0], policy.target_solver),
     ):
         obs = torch.as_tensor(obs).float()
+        config = config if max_iter is None else replace(config, max_iter=max_iter)
         with torch.no_grad():
             result, _, _ = policy.certified_solve(net, obs, policy.start(obs), config)
             tight, _ = bundle_entropy(net.condition(obs), result.y, max_iter=100, tol=1e-10,
@@ -73,6 +77,7 @@ def resolve_quality(model: ICNN, states: int, seed: int) -> dict[str, dict[str, 
             "gap_bounds": (result.gap.double() >= excess - ROUNDING).double().mean().item(),
             "kept": result.converged.double().mean().item(),
             "tolerance": float(config.atol),
+            "max_iter": int(config.max_iter),
         }
     return out
 
@@ -86,8 +91,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=Path, required=True, help="a results directory (<env>/icnn/seed<k>)")
     parser.add_argument("--states", type=int, default=1024)
+    parser.add_argument("--envs", nargs="+", default=None, help="only these env ids (default: all)")
+    parser.add_argument("--max-iter", type=int, default=None, help="re-solve with this budget (default: the run's)")
     parser.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file")
     args = parser.parse_args()
+    if args.max_iter is not None and args.max_iter < 1:
+        parser.error(f"--max-iter must be >= 1, got {args.max_iter}")
     configure_torch()
     lines = [
         ("| env | seed | solve | within tol. in training (mean, worst interval) | re-solve: excess mean | "
@@ -97,16 +106,16 @@ def main() -> None:
     for run_dir in icnn_runs(args.runs):
         env_id, seed = run_dir.parts[-3], int(run_dir.name.removeprefix("seed"))
         last = latest_checkpoint(run_dir / "checkpoints")
-        if last is None:
+        if last is None or (args.envs and env_id not in args.envs):
             continue
         env = make_env(env_id, reward_scale=resolve_config("icnn", env_id)["reward_scale"])
         model = load_agent(run_dir / "model.zip", env=env, device="cpu")
         model.load_replay_buffer(last[1])
         shares = training_shares(run_dir)
-        for kind, q in resolve_quality(model, args.states, seed).items():
+        for kind, q in resolve_quality(model, args.states, seed, args.max_iter).items():
             mean, worst = shares.get(kind, (float("nan"), float("nan")))
             lines.append(
-                f"| {env_id} | {seed} | {kind} (atol {q['tolerance']:g}) | {mean:.2%}, {worst:.2%} | "
+                f"| {env_id} | {seed} | {kind} (atol {q['tolerance']:g}, max_iter {q['max_iter']}) | {mean:.2%}, {worst:.2%} | "
                 f"{q['excess_mean']:.2e} | {q['excess_p99']:.2e} | {q['excess_max']:.2e} | {q['within']:.2%} | "
                 f"{q['gap_bounds']:.2%} | {q['kept']:.2%} |"
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 import time
 
 import numpy as np
@@ -13,6 +14,7 @@ from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
 from icnn_rl.agents import AGENTS, NAF, agent_name_of
+from icnn_rl.agents.icnn.algo import entropy_weight_rule
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy, solve
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
@@ -79,12 +81,13 @@ def test_icnn_action_is_the_solvers_argmin_and_in_bounds() -> None:
         policy.q_net, obs, policy.start(obs), SolverConfig(**policy.act_solver.to_dict()), bounds=(-1.0, 1.0)
     )
     torch.testing.assert_close(action, expected.y.clamp(-1, 1))
-    # It is the minimiser of f(s, a) − H((a + 1)/2): no point of a fine grid does better.
+    # It is the minimiser of f(s, a) − ε·H((a + 1)/2): no point of a fine grid does better.
+    eps = policy.act_solver.entropy_weight
     grid = torch.linspace(-0.999, 0.999, 2001).view(1, -1, 1).expand(16, -1, -1)
     with torch.no_grad():
         energy = policy.q_net.condition(obs)
-        objective = energy(grid) - binary_entropy((grid + 1) / 2)
-        at_action = policy.q_net(obs, action) - binary_entropy((action + 1) / 2)
+        objective = energy(grid) - eps * binary_entropy((grid + 1) / 2)
+        at_action = policy.q_net(obs, action) - eps * binary_entropy((action + 1) / 2)
     assert torch.all(at_action <= objective.min(1).values + 1e-4)
     env_actions, _ = model.predict(np.random.default_rng(2).normal(size=(64, 3)) * 10, deterministic=True)
     assert np.all(np.abs(env_actions) <= 2.0)  # Pendulum's torque bounds
@@ -268,6 +271,41 @@ def test_icnn_saves_and_loads_its_proposal_and_its_optimizer(tmp_path) -> None:
     saved, restored = model.policy.proposal_optimizer.state_dict(), loaded.policy.proposal_optimizer.state_dict()
     assert saved["state"] and saved["state"].keys() == restored["state"].keys()
     torch.testing.assert_close(saved["state"][0]["exp_avg"], restored["state"][0]["exp_avg"])
+
+
+def test_icnn_entropy_weight_rule_keeps_the_bonus_a_fixed_share_of_the_warm_up_reward(tmp_path) -> None:
+    model = small_model("icnn", extra=("entropy_share=0.5",))   # learning_starts=50
+    assert model.policy.act_solver.entropy_weight == 1.0     # before the first update: the paper's ε
+    model.learn(52)
+    first = model.replay_buffer.rewards[:51]                 # what the buffer held at the first update
+    eps = model.policy.act_solver.entropy_weight
+    assert eps * 1 * math.log(2) == pytest.approx(0.5 * np.abs(first).mean())   # d = 1 on Pendulum
+    assert model.policy.target_solver.entropy_weight == eps
+    assert model.logger.name_to_value["train/entropy_weight"] == pytest.approx(eps)
+    model.learn(60, reset_num_timesteps=False)               # fixed once: later rewards do not move it
+    assert model.policy.act_solver.entropy_weight == eps
+    model.save(tmp_path / "icnn.zip")
+    loaded = AGENTS["icnn"].algo.load(tmp_path / "icnn.zip", device="cpu", env=make_env("Pendulum-v1"))
+    loaded.learn(10, reset_num_timesteps=False)              # a loaded model keeps ε, it does not re-apply the rule
+    assert loaded.policy.act_solver.entropy_weight == loaded.policy.target_solver.entropy_weight == eps
+
+
+def test_icnn_entropy_weight_rule_needs_non_zero_rewards() -> None:
+    with pytest.raises(ValueError, match="all 0"):
+        entropy_weight_rule(np.zeros((50, 1)), act_dim=2, share=2.0)
+
+
+def test_icnn_fixed_entropy_weight_goes_to_both_solvers_and_only_there() -> None:
+    model = small_model("icnn", extra=("entropy_weight=0.3",))
+    model.learn(60)
+    assert model.policy.act_solver.entropy_weight == model.policy.target_solver.entropy_weight == 0.3
+    env = make_env("Pendulum-v1")
+    with pytest.raises(ValueError, match="both argmins share it"):
+        AGENTS["icnn"].algo("MlpPolicy", env, policy_kwargs={"act_solver": {"entropy_weight": 0.3}})
+    with pytest.raises(ValueError, match="entropy_weight must be >= 0"):
+        AGENTS["icnn"].algo("MlpPolicy", env, entropy_weight=-1.0)
+    with pytest.raises(ValueError, match="entropy_share must be > 0"):
+        AGENTS["icnn"].algo("MlpPolicy", env, entropy_share=0.0)
 
 
 def test_icnn_rejects_an_unknown_proposal() -> None:

@@ -37,9 +37,8 @@ HARNESS = {
 }
 
 
-def solver(entropy_weight: float) -> dict:
-    return {"method": "bundle_entropy", "max_iter": 20, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
-            "entropy_weight": entropy_weight, "prune": False}
+SOLVER = {"method": "bundle_entropy", "max_iter": 30, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
+          "prune": False}
 
 
 def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() -> None:
@@ -50,12 +49,14 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
         "l2": 0.0,
         "td_clip": 1.0,
         "entropy_bonus": True,
+        "entropy_weight": None,
+        "entropy_share": 2.0,
         "proposal": "mlp",
         "proposal_hidden": [200, 200],
         "negative_slope": 0.01,
         "batch_norm": False,
-        "act_solver": solver(0.1),
-        "target_solver": solver(0.1),
+        "act_solver": SOLVER,
+        "target_solver": SOLVER,
     }
     naf = {**HARNESS, "reward_scale": 0.02, "l2": 0.0, "td_clip": None, "batch_norm": False, "init_std": None}
     ddpg = {**HARNESS, "reward_scale": 0.1}
@@ -118,6 +119,7 @@ def test_overrides_parse_yaml_scalars_and_scientific_floats() -> None:
         ("tau=0", "tau must lie in (0, 1]"),
         ("noise=pink", "valid: ou, normal, none"),
         ("act_solver.foo=1", "unknown config key 'act_solver.foo'"),
+        ("act_solver.entropy_weight=0.5", "unknown config key 'act_solver.entropy_weight'"),   # one ε: entropy_weight
     ],
 )
 def test_bad_keys_and_values_are_named(override: str, message: str) -> None:

@@ -11,7 +11,16 @@ import pytest
 import yaml
 
 from icnn_rl.envs import task_for
-from icnn_rl.report import load_runs, mean_ci, rolling_mean, table, write_report
+from icnn_rl.report import (
+    PAPER_RL,
+    leads_section,
+    load_runs,
+    mean_ci,
+    paper_cells,
+    rolling_mean,
+    table,
+    write_report,
+)
 from icnn_rl.rl.evaluations import write_evaluations
 from icnn_rl.rl.grid import unfinished
 
@@ -80,10 +89,75 @@ def test_write_report_makes_markdown_and_one_png_per_env(tmp_path: Path) -> None
     path = write_report(tmp_path / "runs", tmp_path / "out")
     text = path.read_text()
     assert "| InvertedPendulum-v5 | naf | 2 |" in text and "| Reacher-v5 | ddpg | 2 |" in text
+    assert text.index("| Reacher-v5 | ddpg |") < text.index("## Who leads") < text.index("![")
     assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
         "InvertedPendulum-v5.png",
         "Reacher-v5.png",
     ]
+
+
+def cells(row: str) -> list[str]:
+    """The cells of one Markdown table row."""
+    return [cell.strip() for cell in row.strip().strip("|").split("|")]
+
+
+def test_paper_columns_give_the_papers_max_and_final_and_a_dash_where_it_has_no_task(tmp_path: Path) -> None:
+    make_run(tmp_path, "HalfCheetah-v5", "naf", 0, [float(i) for i in range(12)], budget=1100)
+    make_run(tmp_path, "Pendulum-v1", "icnn", 0, [float(i) for i in range(12)], budget=1100)
+    lines = table(load_runs(tmp_path)).splitlines()
+    header = cells(lines[0])
+    paper_max, paper_final = header.index("paper max"), header.index("paper final")
+    assert header[paper_max - 1].startswith("max rolling-10") and header[paper_final - 1] == "final rolling-10"
+    cheetah, pendulum = cells(lines[2]), cells(lines[3])
+    assert cheetah[:2] == ["HalfCheetah-v5", "naf"] and pendulum[:2] == ["Pendulum-v1", "icnn"]
+    assert (cheetah[paper_max], cheetah[paper_final]) == ("2575.16", "2269.25")
+    assert (pendulum[paper_max], pendulum[paper_final]) == ("–", "–")
+    assert paper_cells("Reacher-v5", "icnn") == ("-5.08", "-6.33")
+    assert paper_cells("HumanoidStandup-v5", "ddpg") == ("134265.96", "124997.94")
+    assert paper_cells("Reacher-v5", "sac") == ("–", "–")
+    assert sorted(PAPER_RL) == ["Ant", "HalfCheetah", "Hopper", "Humanoid", "HumanoidStandup",
+                                "InvertedDoublePendulum", "InvertedPendulum", "Reacher", "Swimmer", "Walker2d"]
+    assert all(sorted(agents) == ["ddpg", "icnn", "naf"] for agents in PAPER_RL.values())
+
+
+def test_who_leads_names_the_leader_the_overlap_and_counts_only_complete_envs(tmp_path: Path) -> None:
+    def constant_runs(env: str, agent: str, levels: list[float], budget: int = 1100) -> None:
+        for seed, level in enumerate(levels):  # 12 tests at steps 0..1100, rolling-10 max = level
+            make_run(tmp_path, env, agent, seed, [level] * 12, budget)
+
+    constant_runs("Reacher-v5", "icnn", [10.0, 11.0, 12.0])   # 11 ± 2.48 vs 1 ± 2.48: disjoint
+    constant_runs("Reacher-v5", "ddpg", [0.0, 1.0, 2.0])
+    constant_runs("Swimmer-v5", "icnn", [6.0, 7.0, 8.0])      # 7 ± 2.48 vs 6 ± 4.97: overlap
+    constant_runs("Swimmer-v5", "ddpg", [4.0, 6.0, 8.0])
+    constant_runs("Hopper-v5", "icnn", [3.0])                 # single seeds
+    constant_runs("Hopper-v5", "naf", [5.0])
+    constant_runs("Ant-v5", "icnn", [1000.0])                 # a tie
+    constant_runs("Ant-v5", "naf", [1000.0])
+    constant_runs("Walker2d-v5", "icnn", [9.0], budget=5000)  # partial: listed, not counted
+    constant_runs("Walker2d-v5", "ddpg", [2.0])
+    constant_runs("Pendulum-v1", "icnn", [1.0])               # one agent: no line
+    lines = leads_section(load_runs(tmp_path)).splitlines()
+    assert lines[0] == "## Who leads (max rolling-10, mean over seeds)"
+    assert lines[2:8] == [
+        "- Ant-v5: tie between icnn 1000.00 and naf 1000.00 (paper: icnn)",
+        "- Hopper-v5: naf 5.00 ahead of icnn 3.00; 1 seed, no interval (paper: naf)",
+        "- Reacher-v5: icnn 11.00 ± 2.48 ahead of ddpg 1.00 ± 2.48; intervals do not overlap (paper: icnn)",
+        "- Swimmer-v5: icnn 7.00 ± 2.48 ahead of ddpg 6.00 ± 4.97; intervals overlap (paper: icnn)",
+        "- Walker2d-v5 (partial, not counted): icnn 9.00 ahead of ddpg 2.00; 1 seed, no interval (paper: ddpg)",
+        "",
+    ]
+    assert lines[8:11] == [
+        "- ddpg leads on 0 of 2 tasks (0 with non-overlapping intervals)",
+        "- icnn leads on 2 of 4 tasks (1 with non-overlapping intervals); tied for first on 1",
+        "- naf leads on 1 of 2 tasks (0 with non-overlapping intervals); tied for first on 1",
+    ]
+    assert lines[-1].endswith(" Not counted (a run is partial): Walker2d-v5.")
+
+
+def test_who_leads_with_one_agent_per_env_says_so(tmp_path: Path) -> None:
+    make_run(tmp_path, "Reacher-v5", "icnn", 0, [1.0] * 12, budget=1100)
+    make_run(tmp_path, "Swimmer-v5", "ddpg", 0, [1.0] * 12, budget=1100)
+    assert leads_section(load_runs(tmp_path)).splitlines()[-1] == "No env has runs of two agents."
 
 
 def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:

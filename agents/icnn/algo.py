@@ -2,12 +2,28 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, ClassVar
 
+import numpy as np
 from stable_baselines3.common.policies import BasePolicy
 
 from icnn_rl.agents.common import GreedyQAlgorithm
 from icnn_rl.agents.icnn.policies import ICNNPolicy, MlpPolicy
+
+SOLVER_KWARGS = ("act_solver", "target_solver")
+
+
+def entropy_weight_rule(rewards: np.ndarray, act_dim: int, share: float) -> float:
+    """ε such that the entropy bonus's largest value per step, ε·d·ln 2, is ``share`` times the
+    mean |r̃| of ``rewards`` (the scaled rewards of the warm-up's uniformly random actions)."""
+    scale = float(np.abs(rewards).mean()) if rewards.size else 0.0
+    if not scale > 0.0:
+        raise ValueError(
+            "entropy_weight=None sets ε from the warm-up's rewards, but they are all 0 (or there are none); "
+            "pass a number as entropy_weight, or set learning_starts >= 1 on a task with non-zero rewards"
+        )
+    return share * scale / (act_dim * math.log(2.0))
 
 
 class ICNN(GreedyQAlgorithm):
@@ -17,17 +33,56 @@ class ICNN(GreedyQAlgorithm):
     Defaults follow the paper's RL agent (``RL/src/icnn.py`` of locuslab/icnn): TD target clipped to
     Q ± 1 (``td_clip=1.0``), entropy-augmented Q (policy kwarg ``entropy_bonus``), W^(z) projected
     after every step. Beyond the paper, both argmins start at a fitted proposal and are certified
-    (policy kwarg ``proposal``). TensorBoard gets ``train/solver_{act,target}_*`` (evaluations per
-    row, shares within tolerance and certified at the start, certified gaps), ``train/proposal_objective``
+    (policy kwarg ``proposal``), and the entropy weight ε follows one rule on every task.
+    TensorBoard gets ``train/solver_{act,target}_*`` (evaluations per row, shares within tolerance
+    and certified at the start, certified gaps), ``train/proposal_objective``, ``train/entropy_weight``
     and ``time/*`` (:meth:`~agents.common.GreedyQAlgorithm._record_times`).
-    Parameters: :class:`agents.common.GreedyQAlgorithm`.
+
+    :param entropy_weight: ε of both argmins and of the entropy bonus (the paper: 1). ``None``: the
+        rule of :func:`entropy_weight_rule` on the replay buffer's rewards at the first update, so
+        that the bonus stays ``entropy_share`` times the size of a random policy's scaled reward
+        whatever the task's reward scale (docs/rl.md, the entropy weight). Until then (test
+        episodes before the first update) the argmins use ε = 1.
+    :param entropy_share: the rule's ratio of the bonus's largest value per step to the warm-up's
+        mean |scaled reward|.
+    Other parameters: :class:`agents.common.GreedyQAlgorithm`.
     """
 
     policy: ICNNPolicy
     policy_aliases: ClassVar[dict[str, type[BasePolicy]]] = {"MlpPolicy": MlpPolicy}
 
-    def __init__(self, *args: Any, td_clip: float | None = 1.0, **kwargs: Any) -> None:
-        super().__init__(*args, td_clip=td_clip, **kwargs)
+    def __init__(self, *args: Any, td_clip: float | None = 1.0, entropy_weight: float | None = None,
+                 entropy_share: float = 2.0, **kwargs: Any) -> None:
+        if entropy_weight is not None and entropy_weight < 0:
+            raise ValueError(f"entropy_weight must be >= 0 or None (the warm-up rule), got {entropy_weight}")
+        if not entropy_share > 0:
+            raise ValueError(f"entropy_share must be > 0, got {entropy_share}")
+        policy_kwargs = {key: dict(value) if key in SOLVER_KWARGS else value
+                         for key, value in (kwargs.pop("policy_kwargs", None) or {}).items()}
+        for key in SOLVER_KWARGS:
+            if "entropy_weight" in policy_kwargs.get(key, {}):
+                raise ValueError(f"set ε with ICNN(entropy_weight=...), not in {key}: both argmins share it")
+            policy_kwargs[key] = policy_kwargs.get(key, {})
+            if entropy_weight is not None:
+                policy_kwargs[key]["entropy_weight"] = float(entropy_weight)
+        self.entropy_share = entropy_share
+        super().__init__(*args, td_clip=td_clip, policy_kwargs=policy_kwargs, **kwargs)
+
+    def train(self, gradient_steps: int, batch_size: int = 100) -> None:
+        if "entropy_weight" not in self.policy_kwargs["act_solver"]:   # the rule is pending
+            self._fix_entropy_weight()
+        self.logger.record("train/entropy_weight", self.policy.target_solver.entropy_weight)
+        super().train(gradient_steps, batch_size)
+
+    def _fix_entropy_weight(self) -> None:
+        """Apply the rule once, on the transitions the buffer holds at the first update (the
+        warm-up's), and keep ε in ``policy_kwargs`` so that a saved model is rebuilt with it."""
+        assert self.replay_buffer is not None
+        filled = self.replay_buffer.buffer_size if self.replay_buffer.full else self.replay_buffer.pos
+        epsilon = entropy_weight_rule(self.replay_buffer.rewards[:filled], self.policy.act_dim, self.entropy_share)
+        self.policy.set_entropy_weight(epsilon)
+        for key in SOLVER_KWARGS:
+            self.policy_kwargs[key]["entropy_weight"] = epsilon
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, tensors = super()._get_torch_save_params()

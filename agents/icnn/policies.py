@@ -26,6 +26,7 @@ of π_φ. Acting starts at π_φ(s) on the online network.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any
 
 import torch
@@ -126,6 +127,11 @@ class ICNNPolicy(GreedyQPolicy):
         self._act_logs: defaultdict[str, list[float]] = defaultdict(lambda: [0.0, 0])   # key: [sum, count]
         # Keep W^(z) >= 0 (convexity in a) after every optimizer step.
         attach_projection(self.optimizer, self.q_net)
+
+    def set_entropy_weight(self, epsilon: float) -> None:
+        """Set ε of both argmins (and so of the entropy bonus and the learned value)."""
+        self.act_solver = replace(self.act_solver, entropy_weight=epsilon)
+        self.target_solver = replace(self.target_solver, entropy_weight=epsilon)
 
     def make_q_net(self) -> PICNN:
         return rl_picnn(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)
