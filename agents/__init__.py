@@ -34,8 +34,8 @@ AGENTS: dict[str, AgentSpec] = {
     "icnn": AgentSpec(
         ICNN,
         "hidden",
-        ("act_solver", "target_solver", "entropy_bonus", "proposal", "proposal_hidden", "negative_slope",
-         "batch_norm"),
+        ("act_solver", "target_solver", "entropy_bonus", "proposal", "proposal_hidden", "double_q",
+         "negative_slope", "batch_norm"),
     ),
     "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std")),
     "ddpg": AgentSpec(DDPG, "net_arch"),

@@ -165,6 +165,26 @@ def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool)
         torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_next))
 
 
+def test_icnn_double_q_target_values_the_online_argmin_with_the_target_network() -> None:
+    model = small_model("icnn", extra=("double_q=true", "entropy_weight=0.1", "target_solver.max_iter=30"))
+    model.learn(100)
+    policy = model.policy
+    for seed, net in enumerate((policy.q_net, policy.q_net_target)):   # two unrelated networks
+        torch.manual_seed(seed)
+        net.load_state_dict(policy.make_q_net().state_dict())
+    obs = torch.randn(64, 3)
+    values, _ = policy.next_values(obs, torch.zeros(64, 1))
+    a_next = argmin(policy.q_net, obs, policy.start(obs), policy.target_solver, bounds=(-1.0, 1.0)).y
+    policy.double_q = False
+    own_max, _ = policy.next_values(obs, torch.zeros(64, 1))
+    with torch.no_grad():
+        torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_next))
+    # the target network valued at another network's argmin: at most its own max (up to the tolerance)
+    assert (values <= own_max + policy.target_solver.atol + 1e-5).all() and (values < own_max - 1e-3).any()
+    with pytest.raises(ValueError, match="double_q needs batch_norm: false"):
+        small_model("icnn", extra=("double_q=true", "batch_norm=true"))
+
+
 def test_icnn_logs_solver_statistics_and_where_time_goes() -> None:
     model = small_model("icnn")
     model.learn(100)

@@ -53,6 +53,7 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
         "entropy_share": 2.0,
         "proposal": "mlp",
         "proposal_hidden": [200, 200],
+        "double_q": False,
         "negative_slope": 0.01,
         "batch_norm": False,
         "act_solver": SOLVER,

@@ -20,7 +20,8 @@ gradient the certificate pass has already computed: after every Q update, one op
 mean_s' F_target(s', π_φ(s')) over the minibatch's next states, whose gradient to φ is
 J_φ(s')ᵀ ∇_a F_target(s', π_φ(s')), with ∇_a F = g + (ε/2)·log(p/(1 − p)). No extra pass of the
 PICNN is spent on fitting, and the target network's slow updates play the role of a target copy
-of π_φ. Acting starts at π_φ(s) on the online network.
+of π_φ. Acting starts at π_φ(s) on the online network. With ``double_q`` the TD target's argmin is
+the online network's, and π_φ is fitted to that one.
 """
 
 from __future__ import annotations
@@ -75,6 +76,8 @@ class ICNNPolicy(GreedyQPolicy):
     :param proposal: ``mlp``: both solves start at a fitted proposal π_φ (module docstring);
         ``none``: they start at the centre of the box (the paper's a0 = 0).
     :param proposal_hidden: hidden sizes of the proposal network (ReLU, tanh output).
+    :param double_q: the TD target's action is the online network's argmin, valued by the target
+        network (Double DQN, van Hasselt et al. 2016), instead of the target network's own argmin.
     :param net_kwargs: :func:`icnn_rl.convex.rl_picnn` arguments (``negative_slope``, ``batch_norm``, ...).
     """
 
@@ -92,6 +95,7 @@ class ICNNPolicy(GreedyQPolicy):
         entropy_bonus: bool = True,
         proposal: str = "mlp",
         proposal_hidden: tuple[int, ...] | list[int] = (200, 200),
+        double_q: bool = False,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
@@ -114,6 +118,9 @@ class ICNNPolicy(GreedyQPolicy):
                 "act_solver and target_solver must share entropy_weight (ε defines the learned value)"
             )
         self.entropy_bonus = entropy_bonus
+        if double_q and net_kwargs.get("batch_norm"):
+            raise ValueError("double_q needs batch_norm: false (the online argmin would update BatchNorm statistics)")
+        self.double_q = double_q
         self.proposal_kind = proposal
         self.proposal_hidden = tuple(int(h) for h in proposal_hidden)
         self.proposal: nn.Sequential | None = None
@@ -159,17 +166,24 @@ class ICNNPolicy(GreedyQPolicy):
         return q
 
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
-        """Q_target(s', a') at a' = argmin_a f_target(s', a) − ε·H, batched over the minibatch.
+        """Q_target(s', a') at a' = argmin_a f(s', a) − ε·H, batched over the minibatch, where f is
+        the target network's (or with ``double_q`` the online network's).
 
-        The solver's objective is f_target(s', a') − ε·H(p'), so the entropy-augmented value is
-        −objective and the plain one −objective − ε·H(p') (no second network pass). Keeps the
+        Without ``double_q`` the solver's objective is f_target(s', a') − ε·H(p'), so the
+        entropy-augmented value is −objective and the plain one −objective − ε·H(p') (no second
+        network pass); with it, one forward pass of the target network at a'. Keeps the
         certificate pass's gradient at the start for :meth:`after_update`.
         """
         start = self.start(obs)
-        result, start_objective, start_grad = self.certified_solve(self.q_net_target, obs, start, self.target_solver)
-        values = -result.objective
-        if not self.entropy_bonus:
-            values = values - self.target_solver.entropy_weight * binary_entropy((result.y + 1.0) / 2.0)
+        net = self.q_net if self.double_q else self.q_net_target
+        result, start_objective, start_grad = self.certified_solve(net, obs, start, self.target_solver)
+        if self.double_q:
+            with self.times.phase("network"):
+                values = self.q_values(self.q_net_target, obs, result.y)
+        else:
+            values = -result.objective
+            if not self.entropy_bonus:
+                values = values - self.target_solver.entropy_weight * binary_entropy((result.y + 1.0) / 2.0)
         logs = solve_summary("target", result)
         if self.proposal is not None:
             self._fit_batch = (obs, start_grad)
@@ -220,6 +234,7 @@ class ICNNPolicy(GreedyQPolicy):
             entropy_bonus=self.entropy_bonus,
             proposal=self.proposal_kind,
             proposal_hidden=self.proposal_hidden,
+            double_q=self.double_q,
         )
         return data
 
