@@ -1,6 +1,6 @@
 """How good are the ICNN agent's certified argmins? Two checks on trained runs of the RL results benchmark.
 
-    python -m benchmarks.argmin_quality --runs ~/runs/results [--states 1024] [--envs ENV ...] \
+    python -m benchmarks.argmin_quality --runs ~/runs/results [MORE_DIRS ...] [--states 1024] [--envs ENV ...] \
         [--max-iter N] [--out benchmarks/results/argmin_quality.md]
 
 1. During training: the share of rows within tolerance (certified gap <= atol + tol·(1 + |F|)) of
@@ -89,7 +89,8 @@ def icnn_runs(runs: Path) -> list[Path]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=Path, required=True, help="a results directory (<env>/icnn/seed<k>)")
+    parser.add_argument("--runs", type=Path, nargs="+", required=True,
+                        help="results directories (<env>/icnn/seed<k>)")
     parser.add_argument("--states", type=int, default=1024)
     parser.add_argument("--envs", nargs="+", default=None, help="only these env ids (default: all)")
     parser.add_argument("--max-iter", type=int, default=None, help="re-solve with this budget (default: the run's)")
@@ -103,7 +104,7 @@ def main() -> None:
          "p99 | max | within tol. | gap bounds excess | kept at start or by iterating |"),
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for run_dir in icnn_runs(args.runs):
+    for run_dir in sorted(run for runs in args.runs for run in icnn_runs(runs)):
         env_id, seed = run_dir.parts[-3], int(run_dir.name.removeprefix("seed"))
         last = latest_checkpoint(run_dir / "checkpoints")
         if last is None or (args.envs and env_id not in args.envs):

@@ -191,12 +191,13 @@ def table(runs: list[RunCurve]) -> str:
     )
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for (env, agent), group in grouped(runs).items():
-        smoothed = [rolling_mean(r.returns) for r in group]
+        maxima = max_rolling(group)
+        finals = [float(rolling_mean(r.returns)[-1]) for r in group]
         paper_max, paper_final = paper_cells(env, agent)
-        per_seed = ", ".join(f"{s.max():.1f}" for s in smoothed)
+        per_seed = ", ".join(f"{m:.1f}" for m in maxima)
         lines.append(
-            f"| {env} | {agent} | {_seeds_cell(group)} | {_cell([s.max() for s in smoothed])} | {paper_max} | "
-            f"{_cell([s[-1] for s in smoothed])} | {paper_final} | {per_seed} | {_speed_cell(group)} |"
+            f"| {env} | {agent} | {_seeds_cell(group)} | {_cell(maxima)} | {paper_max} | "
+            f"{_cell(finals)} | {paper_final} | {per_seed} | {_speed_cell(group)} |"
         )
     return "\n".join(lines) + "\n"
 

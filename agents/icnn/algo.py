@@ -57,14 +57,14 @@ class ICNN(GreedyQAlgorithm):
             raise ValueError(f"entropy_weight must be >= 0 or None (the warm-up rule), got {entropy_weight}")
         if not entropy_share > 0:
             raise ValueError(f"entropy_share must be > 0, got {entropy_share}")
-        policy_kwargs = {key: dict(value) if key in SOLVER_KWARGS else value
-                         for key, value in (kwargs.pop("policy_kwargs", None) or {}).items()}
+        policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
         for key in SOLVER_KWARGS:
-            if "entropy_weight" in policy_kwargs.get(key, {}):
+            solver = dict(policy_kwargs.get(key) or {})
+            if "entropy_weight" in solver:
                 raise ValueError(f"set ε with ICNN(entropy_weight=...), not in {key}: both argmins share it")
-            policy_kwargs[key] = policy_kwargs.get(key, {})
             if entropy_weight is not None:
-                policy_kwargs[key]["entropy_weight"] = float(entropy_weight)
+                solver["entropy_weight"] = float(entropy_weight)
+            policy_kwargs[key] = solver
         self.entropy_share = entropy_share
         super().__init__(*args, td_clip=td_clip, policy_kwargs=policy_kwargs, **kwargs)
 
