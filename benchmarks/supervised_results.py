@@ -7,9 +7,9 @@
 (regularisation options) trains each on seed 0 at the full schedule, keeps the one with the best
 *validation* score, and trains that one on seeds 1, 2, ... Every run is one command
 ``python -m icnn_rl.supervised.<experiment> --run-dir RUNS/<experiment>/<method>/<setting>/seed<k>
---set 'methods=[<method>]' --set seed=<k> [--set ...]``; a run whose ``results.json`` exists is
-skipped and an interrupted one resumes from its checkpoint, so repeating the command continues
-where it stopped. Each finished run's ``results.json`` (metrics, wall time, git commit, resolved
+--set 'methods=[<method>]' --set seed=<k> [--set ...]``; a run whose ``results.json`` or committed
+record exists is skipped and an interrupted one resumes from its checkpoint, so repeating the command
+continues where it stopped, on this machine or a new one. Each finished run's ``results.json`` (metrics, wall time, git commit, resolved
 config) is copied to ``results/supervised/<experiment>/<method>/<setting>/seed<k>.json`` in the
 repository, and the tables (docs/supervised_results.md, and a summary in the README's marked block) are
 rewritten from those records.
@@ -161,10 +161,15 @@ def command(entry: Entry, setting: Setting, seed: int, run_dir: Path | None = No
 
 
 def run_one(entry: Entry, setting: Setting, seed: int, runs: Path, records: Path, log: Path) -> bool:
-    """Run (or resume, or skip when finished) one method × setting × seed; copy its record. False when
-    the command failed."""
+    """Run (or resume, or skip when finished) one method × setting × seed; copy its record. A run is
+    finished when its run directory holds ``results.json`` or the repository already holds its record
+    (a new machine has the committed records but not the run directories). False when the command
+    failed."""
     run_dir = runs / entry.experiment / entry.method / setting.name / f"seed{seed}"
     results = run_dir / "results.json"
+    target = record_path(records, entry.experiment, entry.method, setting.name, seed)
+    if target.is_file() and not results.is_file():
+        return True
     if not results.is_file():
         cmd = command(entry, setting, seed, run_dir)
         cmd[0] = sys.executable
@@ -176,7 +181,6 @@ def run_one(entry: Entry, setting: Setting, seed: int, runs: Path, records: Path
             return False
         seconds = method_metrics(json.loads(results.read_text()), entry.method)["train_seconds"]
         print(f"  done: {seconds / 60:.1f} min of training", flush=True)
-    target = record_path(records, entry.experiment, entry.method, setting.name, seed)
     target.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(results, target)
     return True

@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import shutil
 import statistics
 import sys
 from pathlib import Path
@@ -109,3 +110,6 @@ def test_driver_runs_records_and_skips_finished_runs(tmp_path: Path, monkeypatch
     monkeypatch.setattr(results.subprocess, "run", lambda *a, **k: calls.append(a))
     assert results.run_all(tmp_path / "runs", tmp_path / "records", 2, [], out) == 0
     assert calls == []  # everything had finished
+    shutil.rmtree(tmp_path / "runs")  # a new machine: the committed records, no run directories
+    assert results.run_all(tmp_path / "runs", tmp_path / "records", 2, [], out) == 0
+    assert calls == [] and results.load_records(tmp_path / "records") == records
