@@ -17,7 +17,9 @@ earlier benchmark's order; its grid (the three 10k tasks with 3 seeds, then Half
 
 Runs go through ``train.py``'s backends (``icnn_rl.rl.grid``): one at a time in this process (one
 torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks. Finished
-runs are skipped and interrupted ones resumed from their checkpoints when the command is repeated;
+runs (a ``model.zip`` in the run directory, or a ``metrics.json`` among the published records: delete
+a record to re-train its cell) are skipped and interrupted ones resumed from their checkpoints when
+the command is repeated;
 a failed run (e.g. diverged) does not stop the others. After every finished run the report
 (``report.md`` with the paper's statistic and each agent's training throughput, and one PNG per env)
 is rewritten in ``<log-dir>/report``, and the small records of every run under ``--log-dir``
@@ -57,6 +59,12 @@ def publish_records(log_dir: Path, records: Path) -> int:
             if (run_dir / name).exists():
                 write_text_atomic(records / run_dir.relative_to(log_dir) / name, (run_dir / name).read_text())
     return len(runs)
+
+
+def published(spec: RunSpec, log_dir: Path, records: Path) -> bool:
+    """Whether ``records`` holds the finished record (its ``metrics.json``) of ``spec``'s run: a new
+    machine has the committed records but not the run directories."""
+    return (records / spec.run_dir.relative_to(log_dir) / "metrics.json").is_file()
 
 
 def plan(
@@ -109,7 +117,8 @@ def main() -> None:
     if args.publish_only:
         print(f"{publish_records(args.log_dir, args.records)} runs' records copied to {args.records}")
         return
-    todo = unfinished(plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs()))
+    specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs())
+    todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
     if args.dry_run:
         print("\n".join(f"{s.env_id}/{s.agent}/seed{s.seed}" + (" (resume)" if s.resume else "") for s in todo))
         return

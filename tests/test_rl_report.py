@@ -207,3 +207,10 @@ def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_fir
     todo = unfinished(specs)
     assert todo[0].run_dir == specs[1].run_dir and todo[0].resume
     assert len(todo) == len(specs) - 1 and not any(s.resume for s in todo[1:])
+    # a run whose finished record is published is done, even without its run directory (a new machine)
+    records = tmp_path / "records"
+    (records / specs[2].run_dir.relative_to(tmp_path)).mkdir(parents=True)
+    (records / specs[2].run_dir.relative_to(tmp_path) / "metrics.json").write_text("{}")
+    (records / specs[3].run_dir.relative_to(tmp_path)).mkdir(parents=True)   # a partial run's record
+    (records / specs[3].run_dir.relative_to(tmp_path) / "evaluations.csv").write_text("step,test_return\n")
+    assert [rl_results.published(s, tmp_path, records) for s in specs[:4]] == [False, False, True, False]
