@@ -110,7 +110,8 @@ class GreedyQPolicy(BasePolicy):
 
     @abstractmethod
     def q_values(self, net: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Q(s, a) of ``net`` (online or target) for a batch: obs [B, o], actions [B, d] → [B]."""
+        """Q(s, a) of ``net`` (online or target) for a batch: obs [B, o], actions [B, d] → [B], or
+        [K, B] for a network of K critics (each is fitted to the same target)."""
 
     @abstractmethod
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -249,6 +250,7 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
                 target = data.rewards.flatten() + (1.0 - data.dones.flatten()) * discounts * next_values
             with self.policy.times.phase("network"):
                 q = self.policy.q_values(self.q_net, data.observations.float(), data.actions)
+                target = target.expand_as(q)   # several critics ([K, B]) share one target
                 td_error = (target - q.detach()).abs().mean().item()
                 if self.td_clip is not None:
                     target = torch.clamp(target, q.detach() - self.td_clip, q.detach() + self.td_clip)

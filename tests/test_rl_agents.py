@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,9 +14,10 @@ from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from icnn_rl.agents import AGENTS, NAF, agent_name_of
+from icnn_rl.agents import AGENTS, ICNN, NAF, agent_name_of
 from icnn_rl.agents.icnn.algo import entropy_weight_rule
-from icnn_rl.convex import SolverConfig, argmin, binary_entropy, solve
+from icnn_rl.agents.icnn.policies import TwinPICNN
+from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, solve
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
@@ -152,9 +154,10 @@ def test_naf_rejects_a_non_positive_init_std() -> None:
         small_model("naf", extra=("init_std=0",))
 
 
+@pytest.mark.parametrize("twin_q", [True, False])
 @pytest.mark.parametrize("entropy_bonus", [True, False])
-def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool) -> None:
-    model = small_model("icnn", extra=(f"entropy_bonus={str(entropy_bonus).lower()}",))
+def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool, twin_q: bool) -> None:
+    model = small_model("icnn", extra=(f"entropy_bonus={str(entropy_bonus).lower()}", f"twin_q={str(twin_q).lower()}"))
     model.learn(100)
     policy = model.policy
     obs = torch.randn(8, 3)
@@ -162,11 +165,13 @@ def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool)
     start = policy.start(obs)   # the TD target starts at the proposal
     a_next = argmin(policy.q_net_target, obs, start, policy.target_solver, bounds=(-1.0, 1.0)).y
     with torch.no_grad():
-        torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_next))
+        expected = policy.q_values(policy.q_net_target, obs, a_next)   # [2, B] with twin critics
+    torch.testing.assert_close(values, expected.min(dim=0).values if twin_q else expected)
 
 
 def test_icnn_double_q_target_values_the_online_argmin_with_the_target_network() -> None:
-    model = small_model("icnn", extra=("double_q=true", "entropy_weight=0.1", "target_solver.max_iter=30"))
+    model = small_model("icnn", extra=("double_q=true", "twin_q=false", "entropy_weight=0.1",
+                                       "target_solver.max_iter=30"))
     model.learn(100)
     policy = model.policy
     for seed, net in enumerate((policy.q_net, policy.q_net_target)):   # two unrelated networks
@@ -183,6 +188,36 @@ def test_icnn_double_q_target_values_the_online_argmin_with_the_target_network()
     assert (values <= own_max + policy.target_solver.atol + 1e-5).all() and (values < own_max - 1e-3).any()
     with pytest.raises(ValueError, match="double_q needs batch_norm: false"):
         small_model("icnn", extra=("double_q=true", "batch_norm=true"))
+
+
+def test_icnn_twin_critics_are_both_fitted_and_the_target_takes_their_minimum(tmp_path: Path) -> None:
+    model = small_model("icnn", extra=("entropy_weight=0.1", "target_solver.max_iter=30"))   # twin by default
+    policy = model.policy
+    assert isinstance(policy.q_net, TwinPICNN)
+    first, second = (copy.deepcopy(net.state_dict()) for net in (policy.q_net.first, policy.q_net.second))
+    model.learn(300)
+    for net, before in ((policy.q_net.first, first), (policy.q_net.second, second)):
+        assert is_convex(net)
+        assert any(not torch.equal(p, before[k]) for k, p in net.state_dict().items())   # both trained
+    obs = torch.randn(64, 3)
+    values, _ = policy.next_values(obs, torch.zeros(64, 1))
+    a_next = argmin(policy.q_net_target, obs, policy.start(obs), policy.target_solver, bounds=(-1.0, 1.0)).y
+    with torch.no_grad():
+        both = policy.q_values(policy.q_net_target, obs, a_next)
+    assert both.shape == (2, 64)
+    torch.testing.assert_close(values, both.min(dim=0).values)
+    assert (values < both[0] - 1e-6).any()   # the second critic is lower somewhere
+    policy.double_q = True   # with Double DQN's online argmin, the same minimum at that action
+    values, _ = policy.next_values(obs, torch.zeros(64, 1))
+    a_online = argmin(policy.q_net, obs, policy.start(obs), policy.target_solver, bounds=(-1.0, 1.0)).y
+    with torch.no_grad():
+        torch.testing.assert_close(values, policy.q_values(policy.q_net_target, obs, a_online).min(dim=0).values)
+    policy.double_q = False
+    model.save(tmp_path / "twin.zip")
+    loaded = ICNN.load(tmp_path / "twin.zip")
+    assert loaded.policy.twin_q and isinstance(loaded.policy.q_net, TwinPICNN)
+    torch.testing.assert_close(loaded.policy.q_values(loaded.policy.q_net, obs, a_next),
+                               policy.q_values(policy.q_net, obs, a_next))
 
 
 def test_icnn_logs_solver_statistics_and_where_time_goes() -> None:

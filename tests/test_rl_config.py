@@ -54,6 +54,7 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
         "proposal": "mlp",
         "proposal_hidden": [200, 200],
         "double_q": False,
+        "twin_q": True,
         "negative_slope": 0.01,
         "batch_norm": False,
         "act_solver": SOLVER,

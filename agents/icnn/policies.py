@@ -22,6 +22,13 @@ J_φ(s')ᵀ ∇_a F_target(s', π_φ(s')), with ∇_a F = g + (ε/2)·log(p/(1 �
 PICNN is spent on fitting, and the target network's slow updates play the role of a target copy
 of π_φ. Acting starts at π_φ(s) on the online network. With ``double_q`` the TD target's argmin is
 the online network's, and π_φ is fitted to that one.
+
+Twin critics (``twin_q``, the clipped double Q of TD3, Fujimoto et al. 2018): the Q-network holds two
+PICNNs f₁, f₂ (:class:`TwinPICNN`), both regressed on one TD target
+
+    y = r + γ (1 − done) min_k Q_target,k(s', a'),   a' = argmin_a f_target,1(s', a) − ε·H(p),
+
+so the error of one critic at its own maximiser is not bootstrapped; acting and both argmins use f₁.
 """
 
 from __future__ import annotations
@@ -51,6 +58,29 @@ PROPOSALS = ("mlp", "none")
 _INSIDE = 1e-6   # proposals stay this far inside the box (the entropy's gradient is infinite on it)
 
 
+class TwinPICNN(nn.Module):
+    """Two PICNN critics f₁, f₂ of the same shape (``twin_q``). The argmins see f₁ only: the module
+    is f₁ to every caller (``forward``, ``condition``, ``epigraph_terms``, sizes: any PICNN attribute
+    it does not define is f₁'s), and :meth:`both` gives [f₁, f₂] for the loss and the TD target's min."""
+
+    def __init__(self, first: PICNN, second: PICNN) -> None:
+        super().__init__()
+        self.first, self.second = first, second
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)   # parameters, buffers, submodules
+        except AttributeError:
+            return getattr(super().__getattr__("first"), name)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.first(x, y)
+
+    def both(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """[f₁(x, y), f₂(x, y)]: [2, B]."""
+        return torch.stack((self.first(x, y), self.second(x, y)))
+
+
 def solve_summary(kind: str, result: SolveResult) -> dict[str, float]:
     """TensorBoard scalars of one solve (``kind``: ``act`` or ``target``): evaluations per row, the
     share of rows within tolerance, the share certified at the start (one evaluation), gap statistics."""
@@ -78,11 +108,13 @@ class ICNNPolicy(GreedyQPolicy):
     :param proposal_hidden: hidden sizes of the proposal network (ReLU, tanh output).
     :param double_q: the TD target's action is the online network's argmin, valued by the target
         network (Double DQN, van Hasselt et al. 2016), instead of the target network's own argmin.
+    :param twin_q: two critics fitted to one target that takes the smaller of their target values
+        (module docstring).
     :param net_kwargs: :func:`icnn_rl.convex.rl_picnn` arguments (``negative_slope``, ``batch_norm``, ...).
     """
 
-    q_net: PICNN
-    q_net_target: PICNN
+    q_net: PICNN | TwinPICNN
+    q_net_target: PICNN | TwinPICNN
 
     def __init__(
         self,
@@ -96,10 +128,12 @@ class ICNNPolicy(GreedyQPolicy):
         proposal: str = "mlp",
         proposal_hidden: tuple[int, ...] | list[int] = (200, 200),
         double_q: bool = False,
+        twin_q: bool = True,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
     ) -> None:
+        self.twin_q = twin_q   # read by make_q_net, which the base class calls
         super().__init__(
             observation_space,
             action_space,
@@ -140,8 +174,10 @@ class ICNNPolicy(GreedyQPolicy):
         self.act_solver = replace(self.act_solver, entropy_weight=epsilon)
         self.target_solver = replace(self.target_solver, entropy_weight=epsilon)
 
-    def make_q_net(self) -> PICNN:
-        return rl_picnn(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)
+    def make_q_net(self) -> PICNN | TwinPICNN:
+        def picnn() -> PICNN:
+            return rl_picnn(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)
+        return TwinPICNN(picnn(), picnn()) if self.twin_q else picnn()
 
     def make_proposal(self) -> nn.Sequential:
         """obs → proposal_hidden (ReLU) → d, tanh; the last layer starts small, so the first
@@ -159,20 +195,23 @@ class ICNNPolicy(GreedyQPolicy):
         return self.proposal(obs).clamp(ACTION_BOUNDS[0] + _INSIDE, ACTION_BOUNDS[1] - _INSIDE)
 
     def q_values(self, net: nn.Module, obs: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
-        """Q(s, a) = −f(s, a), plus ε·H((a + 1)/2) with the entropy bonus."""
-        q = -net(obs, actions)
+        """Q(s, a) = −f(s, a), plus ε·H((a + 1)/2) with the entropy bonus; [B], or [2, B] (Q₁, Q₂)
+        with twin critics."""
+        q = -(net.both(obs, actions) if isinstance(net, TwinPICNN) else net(obs, actions))
         if self.entropy_bonus:
             q = q + self.target_solver.entropy_weight * binary_entropy((actions + 1.0) / 2.0)
         return q
 
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """Q_target(s', a') at a' = argmin_a f(s', a) − ε·H, batched over the minibatch, where f is
-        the target network's (or with ``double_q`` the online network's).
+        the target network's (or with ``double_q`` the online network's); with ``twin_q`` the
+        smaller of the two target critics' values at a'.
 
-        Without ``double_q`` the solver's objective is f_target(s', a') − ε·H(p'), so the
+        Without ``double_q`` the solver's objective is f_target,1(s', a') − ε·H(p'), so the
         entropy-augmented value is −objective and the plain one −objective − ε·H(p') (no second
-        network pass); with it, one forward pass of the target network at a'. Keeps the
-        certificate pass's gradient at the start for :meth:`after_update`.
+        pass of that network; ``twin_q`` adds one of the second critic); with it, a forward pass of
+        the target network at a'. Keeps the certificate pass's gradient at the start for
+        :meth:`after_update`.
         """
         start = self.start(obs)
         net = self.q_net if self.double_q else self.q_net_target
@@ -180,10 +219,15 @@ class ICNNPolicy(GreedyQPolicy):
         if self.double_q:
             with self.times.phase("network"):
                 values = self.q_values(self.q_net_target, obs, result.y)
+            if self.twin_q:
+                values = values.min(dim=0).values
         else:
             values = -result.objective
             if not self.entropy_bonus:
                 values = values - self.target_solver.entropy_weight * binary_entropy((result.y + 1.0) / 2.0)
+            if self.twin_q:
+                with self.times.phase("network"):
+                    values = torch.minimum(values, self.q_values(self.q_net_target.second, obs, result.y))
         logs = solve_summary("target", result)
         if self.proposal is not None:
             self._fit_batch = (obs, start_grad)
@@ -235,6 +279,7 @@ class ICNNPolicy(GreedyQPolicy):
             proposal=self.proposal_kind,
             proposal_hidden=self.proposal_hidden,
             double_q=self.double_q,
+            twin_q=self.twin_q,
         )
         return data
 
