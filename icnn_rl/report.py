@@ -25,6 +25,10 @@ counted", and is named after the per-agent summary "<agent> leads on N of M task
 non-overlapping intervals)", where M is the counted envs in which the agent has rows and K those of
 its leads whose interval is disjoint from the runner-up's. Where the paper has the task, the line
 also names the paper's leader on "max" among the same agents.
+
+Last, "Settings" lists, per env × agent, every key where a run's ``config.yaml`` differs from what
+the packaged configs resolve to today (``icnn_rl.rl.config.resolve_config``), so rows trained
+before a default changed say so; a key the run does not record is one added since.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from matplotlib.figure import Figure
 from scipy import stats
 
 from icnn_rl.cli import check_output_dir, command_parser, report_error, write_text_atomic
+from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
@@ -69,6 +74,7 @@ PAPER_RL: dict[str, dict[str, tuple[float, float]]] = {
     "Walker2d": {"ddpg": (1604.18, 1598.43), "naf": (1007.25, 627.33), "icnn": (298.21, 281.35)},
 }
 NO_VALUE = "–"
+RUN_KEYS = ("agent", "env", "seed", "steps", "device")   # what a run is, not how it trains
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,7 @@ class RunCurve:
     complete: bool
     env_steps_per_second: float | None
     timed_steps: int | None   # steps the throughput covers
+    config: dict   # its config.yaml ({} when missing)
 
 
 def rolling_mean(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -122,6 +129,7 @@ def load_run(run_dir: Path) -> RunCurve | None:
         bool(config) and steps[-1] >= config["steps"],
         metrics.get("env_steps_per_second"),
         None if timed is None else int(timed),
+        config,
     )
 
 
@@ -319,6 +327,44 @@ def leads_section(runs: list[RunCurve]) -> str:
     return heading + "\n".join(lines) + "\n"
 
 
+def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]:
+    """``key value (packaged: value)`` for every key of either config whose value differs (nested
+    sections by dotted key), leaving out :data:`RUN_KEYS`."""
+    found = []
+    for key in sorted(set(run) | set(packaged)):
+        name = prefix + key
+        if not prefix and key in RUN_KEYS:
+            continue
+        if key not in run:
+            found.append(f"{name} not recorded (packaged: {packaged[key]})")
+        elif key not in packaged:
+            found.append(f"{name} {run[key]} (no longer a key)")
+        elif isinstance(run[key], dict) and isinstance(packaged[key], dict):
+            found += config_differences(run[key], packaged[key], name + ".")
+        elif run[key] != packaged[key]:
+            found.append(f"{name} {run[key]} (packaged: {packaged[key]})")
+    return found
+
+
+def settings_section(runs: list[RunCurve]) -> str:
+    """The "Settings" section: per env × agent, the runs whose config differs from today's packaged one."""
+    lines = ["## Settings", ""]
+    for (env, agent), group in grouped(runs).items():
+        packaged = resolve_config(agent, env)
+        by_difference: dict[tuple[str, ...], list[int]] = {}
+        for run in group:
+            if not run.config:
+                continue
+            by_difference.setdefault(tuple(config_differences(run.config, packaged)), []).append(run.seed)
+        for differences, seeds in by_difference.items():
+            if differences:
+                lines.append(f"- {env} {agent}, seed{'s' if len(seeds) > 1 else ''} "
+                             f"{', '.join(map(str, seeds))}: {'; '.join(differences)}")
+    if len(lines) == 2:
+        lines.append("Every run used today's packaged configs.")
+    return "\n".join(lines) + "\n"
+
+
 def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
     """Mean test return and its 95 % band per agent over the test steps all seeds share."""
     fig = Figure(figsize=(6, 4))  # no pyplot: the global backend stays the caller's
@@ -357,6 +403,8 @@ def write_report(runs_dir: Path, out: Path) -> Path:
         + table(runs)
         + "\n"
         + leads_section(runs)
+        + "\n"
+        + settings_section(runs)
         + "\n"
         + "\n".join(figures)
         + "\n"

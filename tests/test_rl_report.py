@@ -18,9 +18,11 @@ from icnn_rl.report import (
     mean_ci,
     paper_cells,
     rolling_mean,
+    settings_section,
     table,
     write_report,
 )
+from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.evaluations import write_evaluations
 from icnn_rl.rl.grid import unfinished
 
@@ -158,6 +160,21 @@ def test_who_leads_with_one_agent_per_env_says_so(tmp_path: Path) -> None:
     make_run(tmp_path, "Reacher-v5", "icnn", 0, [1.0] * 12, budget=1100)
     make_run(tmp_path, "Swimmer-v5", "ddpg", 0, [1.0] * 12, budget=1100)
     assert leads_section(load_runs(tmp_path)).splitlines()[-1] == "No env has runs of two agents."
+
+
+def test_settings_name_each_key_where_a_run_differs_from_the_packaged_config(tmp_path: Path) -> None:
+    packaged = resolve_config("icnn", "Reacher-v5")
+    make_run(tmp_path, "Reacher-v5", "icnn", 0, [0.0] * 12, budget=1100)
+    run = {"agent": "icnn", "env": "Reacher-v5", "seed": 0, "steps": 1100, "device": "cpu", **packaged}
+    (tmp_path / "Reacher-v5" / "icnn" / "seed0" / "config.yaml").write_text(yaml.safe_dump(run))
+    assert settings_section(load_runs(tmp_path)).splitlines()[-1] == "Every run used today's packaged configs."
+    older = {key: value for key, value in run.items() if key != "twin_q"}   # a key added since
+    older["act_solver"] = {**run["act_solver"], "max_iter": 7}
+    make_run(tmp_path, "Reacher-v5", "icnn", 1, [0.0] * 12, budget=1100)
+    (tmp_path / "Reacher-v5" / "icnn" / "seed1" / "config.yaml").write_text(yaml.safe_dump({**older, "seed": 1}))
+    assert settings_section(load_runs(tmp_path)).splitlines()[-1] == (
+        f"- Reacher-v5 icnn, seed 1: act_solver.max_iter 7 (packaged: {packaged['act_solver']['max_iter']}); "
+        f"twin_q not recorded (packaged: {packaged['twin_q']})")
 
 
 def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:
