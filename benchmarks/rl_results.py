@@ -27,6 +27,10 @@ is rewritten in ``<log-dir>/report``, and the small records of every run under `
 ``--records``, the repository's ``results/rl``, from which the published tables regenerate anywhere:
 
     python -m icnn_rl.report results/rl --out docs/figures/rl
+
+With the repository's ``results/rl`` as ``--records``, the marked results block of the README and of
+docs/rl.md (table, who leads, settings; ``icnn_rl.report.results_markdown``) is rewritten from the
+records too, after every finished run and by ``--publish-only``.
 """
 
 from __future__ import annotations
@@ -38,15 +42,28 @@ from typing import Any
 
 from benchmarks.rl_cost import load_costs
 from icnn_rl.agents import AGENTS
-from icnn_rl.cli import write_text_atomic
+from icnn_rl.cli import replace_marked, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
-from icnn_rl.report import write_report
+from icnn_rl.report import load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.run import RunSpec
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "results" / "rl"
+QUOTING = (REPO / "README.md", REPO / "docs" / "rl.md")   # documents holding the marked results block
+BLOCK_BEGIN = "<!-- RL results: generated from results/rl by `python -m benchmarks.rl_results --publish-only` -->"
+BLOCK_END = "<!-- end of RL results -->"
+BLOCK_LEVEL = 4   # heading level of its sections inside those documents
+
+
+def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> None:
+    """Rewrite the marked results block of each document (table, who leads, settings) from ``records``."""
+    block = results_markdown(load_runs(records), BLOCK_LEVEL)
+    for path in documents:
+        write_text_atomic(path, replace_marked(path.read_text(), BLOCK_BEGIN, BLOCK_END, block))
 
 
 def publish_records(log_dir: Path, records: Path) -> int:
@@ -109,13 +126,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=BACKENDS, default="process")
     parser.add_argument("--workers", type=int, default=None, help="runs at a time (default 1; ray: all CPUs)")
     parser.add_argument("--address", default=None, help="with --backend ray: an existing cluster")
-    parser.add_argument("--records", type=Path, default=Path(__file__).resolve().parents[1] / "results" / "rl",
+    parser.add_argument("--records", type=Path, default=RESULTS,
                         help="where the runs' small records are copied (default: the repository's results/rl)")
     parser.add_argument("--publish-only", action="store_true", help="copy the records and stop")
     parser.add_argument("--dry-run", action="store_true", help="print the runs still to do, in order, and stop")
     args = parser.parse_args()
     if args.publish_only:
         print(f"{publish_records(args.log_dir, args.records)} runs' records copied to {args.records}")
+        if args.records.resolve() == RESULTS:
+            write_quoted_results(args.records)
         return
     specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs())
     todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
@@ -132,6 +151,8 @@ def main() -> None:
               f"steps/s", flush=True)
         write_report(args.log_dir, args.log_dir / "report")
         publish_records(args.log_dir, args.records)
+        if args.records.resolve() == RESULTS:
+            write_quoted_results(args.records)
 
     outcomes = run_grid(todo, args.backend, args.workers, args.address, finished)
     print(summary(outcomes), flush=True)

@@ -35,6 +35,8 @@ from pathlib import Path
 
 from scipy import stats
 
+from icnn_rl.cli import replace_marked, write_text_atomic
+
 REPO = Path(__file__).resolve().parents[1]
 RECORDS = REPO / "results" / "supervised"
 DOC = REPO / "docs" / "supervised_results.md"
@@ -323,24 +325,16 @@ def readme_summary(records: dict) -> str:
         experiment = "Bibtex example-F1 @0.5" if entry.experiment == "multilabel" else "Olivetti MSE"
         lines.append(f"| {experiment} | {METHOD_NAMES[entry.method]} | {setting.name if setting else '–'} | "
                      f"{len(values)} | {cell(values, decimals)} | {PAPER_NUMBERS[entry.experiment, entry.method]} |")
-    return "\n".join([README_BEGIN, *lines, README_END])
-
-
-def replace_block(text: str, block: str) -> str:
-    """`text` with the part from README_BEGIN to README_END replaced by `block` (unchanged without them)."""
-    if README_BEGIN not in text or README_END not in text:
-        return text
-    head, rest = text.split(README_BEGIN, 1)
-    return head + block + rest.split(README_END, 1)[1]
+    return "\n".join(lines)
 
 
 def write_tables(records: Path, out: Path, readme: Path | None = None) -> str:
     """Write the tables to `out` and the summary into `readme`'s marked block; returns the tables."""
     loaded = load_records(records)
     text = render(loaded)
-    out.write_text(text)
+    write_text_atomic(out, text)
     if readme is not None and readme.is_file():
-        readme.write_text(replace_block(readme.read_text(), readme_summary(loaded)))
+        write_text_atomic(readme, replace_marked(readme.read_text(), README_BEGIN, README_END, readme_summary(loaded)))
     return text
 
 

@@ -128,6 +128,15 @@ def check_output_dir(path: Path, option: str) -> None:
             return
 
 
+def replace_marked(text: str, begin: str, end: str, block: str) -> str:
+    """``text`` with the part from the line ``begin`` to the line ``end`` (both kept) holding ``block``
+    instead; unchanged when either marker is missing."""
+    if begin not in text or end not in text:
+        return text
+    head, rest = text.split(begin, 1)
+    return f"{head}{begin}\n{block.rstrip()}\n{end}{rest.split(end, 1)[1]}"
+
+
 def write_text_atomic(path: Path, text: str) -> None:
     """``text`` at ``path`` through a temporary file and ``os.replace``: readers never see half a file."""
     tmp = path.with_name(path.name + ".tmp")

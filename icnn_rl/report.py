@@ -313,10 +313,11 @@ def lead_summary(all_leads: list[Lead]) -> list[str]:
     return lines
 
 
-def leads_section(runs: list[RunCurve]) -> str:
-    """The Markdown "Who leads" section: a line per env, a summary line per agent, the envs not counted."""
+def leads_section(runs: list[RunCurve], level: int = 2) -> str:
+    """The Markdown "Who leads" section (heading ``level``): a line per env, a summary line per agent,
+    the envs not counted."""
     all_leads = leads(runs)
-    heading = "## Who leads (max rolling-10, mean over seeds)\n\n"
+    heading = f"{'#' * level} Who leads (max rolling-10, mean over seeds)\n\n"
     if not all_leads:
         return heading + "No env has runs of two agents.\n"
     lines = [lead_line(lead) for lead in all_leads] + [""]
@@ -346,9 +347,10 @@ def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]
     return found
 
 
-def settings_section(runs: list[RunCurve]) -> str:
-    """The "Settings" section: per env × agent, the runs whose config differs from today's packaged one."""
-    lines = ["## Settings", ""]
+def settings_section(runs: list[RunCurve], level: int = 2) -> str:
+    """The "Settings" section (heading ``level``): per env × agent, the runs whose config differs from
+    today's packaged one."""
+    lines = [f"{'#' * level} Settings", ""]
     for (env, agent), group in grouped(runs).items():
         packaged = resolve_config(agent, env)
         by_difference: dict[tuple[str, ...], list[int]] = {}
@@ -363,6 +365,12 @@ def settings_section(runs: list[RunCurve]) -> str:
     if len(lines) == 2:
         lines.append("Every run used today's packaged configs.")
     return "\n".join(lines) + "\n"
+
+
+def results_markdown(runs: list[RunCurve], level: int = 2) -> str:
+    """The table, "Who leads" and "Settings" (headings at ``level``): what report.md holds and the
+    README quotes."""
+    return table(runs) + "\n" + leads_section(runs, level) + "\n" + settings_section(runs, level)
 
 
 def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
@@ -400,11 +408,7 @@ def write_report(runs_dir: Path, out: Path) -> Path:
         f"and final value, mean ± 95% CI over seeds. env steps/s: training throughput, tests excluded. "
         f"paper max / paper final: the ICNN paper's RL table (Amos et al., ICML 2017; gym v1 tasks, best of "
         f"50 hyperparameter samples at seed 0), {NO_VALUE} where it has no such task or agent.\n\n"
-        + table(runs)
-        + "\n"
-        + leads_section(runs)
-        + "\n"
-        + settings_section(runs)
+        + results_markdown(runs)
         + "\n"
         + "\n".join(figures)
         + "\n"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
+from icnn_rl.cli import replace_marked
 from icnn_rl.envs import task_for
 from icnn_rl.report import (
     PAPER_RL,
@@ -17,6 +18,7 @@ from icnn_rl.report import (
     load_runs,
     mean_ci,
     paper_cells,
+    results_markdown,
     rolling_mean,
     settings_section,
     table,
@@ -231,3 +233,17 @@ def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_fir
     (records / specs[3].run_dir.relative_to(tmp_path)).mkdir(parents=True)   # a partial run's record
     (records / specs[3].run_dir.relative_to(tmp_path) / "evaluations.csv").write_text("step,test_return\n")
     assert [rl_results.published(s, tmp_path, records) for s in specs[:4]] == [False, False, True, False]
+
+
+def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tmp_path: Path, rl_results) -> None:
+    block = results_markdown(load_runs(rl_results.RESULTS), rl_results.BLOCK_LEVEL)
+    for path in rl_results.QUOTING:
+        text = path.read_text()
+        assert text.count(rl_results.BLOCK_BEGIN) == 1 and text.count(rl_results.BLOCK_END) == 1, path
+        assert replace_marked(text, rl_results.BLOCK_BEGIN, rl_results.BLOCK_END, block) == text, (
+            f"{path} quotes stale results: run python -m benchmarks.rl_results --publish-only")
+    # the writer replaces only what lies between the markers
+    doc = tmp_path / "doc.md"
+    doc.write_text(f"intro\n{rl_results.BLOCK_BEGIN}\nold\n{rl_results.BLOCK_END}\noutro\n")
+    rl_results.write_quoted_results(rl_results.RESULTS, [doc])
+    assert doc.read_text() == f"intro\n{rl_results.BLOCK_BEGIN}\n{block.rstrip()}\n{rl_results.BLOCK_END}\noutro\n"

@@ -17,6 +17,7 @@ import pytest
 from scipy import stats
 from test_supervised_data import write_arff
 
+from icnn_rl.cli import replace_marked
 from icnn_rl.supervised.data import BIBTEX_FEATURES, BIBTEX_LABELS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,7 +73,7 @@ def test_committed_tables_are_regenerated_from_the_committed_records() -> None:
     records = results.load_records(results.RECORDS)
     assert results.DOC.read_text() == results.render(records)
     readme = results.README.read_text()
-    assert results.replace_block(readme, results.readme_summary(records)) == readme
+    assert replace_marked(readme, results.README_BEGIN, results.README_END, results.readme_summary(records)) == readme
 
 
 def test_readme_block_is_replaced_between_its_markers(tmp_path: Path) -> None:
