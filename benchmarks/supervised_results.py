@@ -306,7 +306,7 @@ def render(records: dict) -> str:
         parts += [f"## {TITLES[experiment]}", "", *results_table(experiment, records), ""]
     parts += ["## Settings chosen on validation", "", *selection_table(records), "",
               "## Commands", "", *commands_block(records), "",
-              f"Records: `results/supervised/` (code commits {', '.join(c[:12] for c in commits) or '–'})."]
+              f"Records: `results/supervised/` (code commits {', '.join(c[:12] + c[40:] for c in commits) or '–'}; +dirty: with uncommitted changes)."]
     return "\n".join(parts) + "\n"
 
 
