@@ -58,10 +58,11 @@ def test_convex_core_imports_nothing_of_the_rest_of_the_package() -> None:
     assert [m for m in loaded(state, ("icnn_rl",)) if not m.startswith("icnn_rl.convex")] == ["icnn_rl"]
 
 
-def test_report_reads_csvs_without_training_code() -> None:
+def test_report_reads_csvs_and_configs_without_training_code() -> None:
     state = imported_after(["icnn_rl.report"])
     assert loaded(state, (*RL_STACK, "icnn_rl.convex", "icnn_rl.supervised")) == []
-    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.evaluations"]
+    # the config resolver (its Settings section compares runs with the packaged configs) and the CSVs
+    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.config", "icnn_rl.rl.evaluations"]
 
 
 def test_importing_any_module_has_no_side_effects() -> None:
