@@ -43,7 +43,7 @@ def q_of(model: OffPolicyAlgorithm, obs: np.ndarray, action: np.ndarray) -> floa
     with torch.no_grad():
         if isinstance(policy, GreedyQPolicy):
             q = policy.q_values(policy.q_net, obs_t, act_t)
-            return float(q.reshape(-1, 1)[0])   # [B] or [K, B]: the first critic
+            return float(q.flatten()[0])   # [1], or [K, 1] with K critics: the first (acting) one
         return float(policy.critic(obs_t, act_t)[0])   # stable-baselines3's DDPG
 
 

@@ -78,6 +78,15 @@ def publish_records(log_dir: Path, records: Path) -> int:
     return len(runs)
 
 
+def publish(log_dir: Path, records: Path) -> int:
+    """:func:`publish_records`, and when ``records`` is the repository's ``results/rl`` the quoted
+    results blocks rewritten from it; returns how many runs were copied."""
+    copied = publish_records(log_dir, records)
+    if records.resolve() == RESULTS:
+        write_quoted_results(records)
+    return copied
+
+
 def published(spec: RunSpec, log_dir: Path, records: Path) -> bool:
     """Whether ``records`` holds the finished record (its ``metrics.json``) of ``spec``'s run: a new
     machine has the committed records but not the run directories."""
@@ -132,9 +141,7 @@ def main() -> None:
     parser.add_argument("--dry-run", action="store_true", help="print the runs still to do, in order, and stop")
     args = parser.parse_args()
     if args.publish_only:
-        print(f"{publish_records(args.log_dir, args.records)} runs' records copied to {args.records}")
-        if args.records.resolve() == RESULTS:
-            write_quoted_results(args.records)
+        print(f"{publish(args.log_dir, args.records)} runs' records copied to {args.records}")
         return
     specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs())
     todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
@@ -150,9 +157,7 @@ def main() -> None:
         print(f"{outcome.name}: {result.wall_seconds:.0f} s wall, {result.env_steps_per_second:.1f} train env "
               f"steps/s", flush=True)
         write_report(args.log_dir, args.log_dir / "report")
-        publish_records(args.log_dir, args.records)
-        if args.records.resolve() == RESULTS:
-            write_quoted_results(args.records)
+        publish(args.log_dir, args.records)
 
     outcomes = run_grid(todo, args.backend, args.workers, args.address, finished)
     print(summary(outcomes), flush=True)

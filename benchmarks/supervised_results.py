@@ -9,10 +9,10 @@
 ``python -m icnn_rl.supervised.<experiment> --run-dir RUNS/<experiment>/<method>/<setting>/seed<k>
 --set 'methods=[<method>]' --set seed=<k> [--set ...]``; a run whose ``results.json`` or committed
 record exists is skipped and an interrupted one resumes from its checkpoint, so repeating the command
-continues where it stopped, on this machine or a new one. Each finished run's ``results.json`` (metrics, wall time, git commit, resolved
-config) is copied to ``results/supervised/<experiment>/<method>/<setting>/seed<k>.json`` in the
-repository, and the tables (docs/supervised_results.md, and a summary in the README's marked block) are
-rewritten from those records.
+continues where it stopped, on this machine or a new one. Each finished run's ``results.json``
+(metrics, wall time, git commit, resolved config) is copied to
+``results/supervised/<experiment>/<method>/<setting>/seed<k>.json`` in the repository, and the tables
+(docs/supervised_results.md, and a summary in the README's marked block) are rewritten from those records.
 
 ``table`` writes the tables from the records alone: mean ± 95 % confidence half-width (Student t)
 over seeds, the paper's number beside each (Amos, Xu, Kolter 2017, Tables 1 and 2), the validation
@@ -172,9 +172,9 @@ def run_one(entry: Entry, setting: Setting, seed: int, runs: Path, records: Path
     run_dir = runs / entry.experiment / entry.method / setting.name / f"seed{seed}"
     results = run_dir / "results.json"
     target = record_path(records, entry.experiment, entry.method, setting.name, seed)
-    if target.is_file() and not results.is_file():
-        return True
     if not results.is_file():
+        if target.is_file():
+            return True
         cmd = command(entry, setting, seed, run_dir)
         cmd[0] = sys.executable
         print(f"[{time.strftime('%H:%M:%S')}] {' '.join(cmd[1:])}", flush=True)
@@ -306,7 +306,8 @@ def render(records: dict) -> str:
         parts += [f"## {TITLES[experiment]}", "", *results_table(experiment, records), ""]
     parts += ["## Settings chosen on validation", "", *selection_table(records), "",
               "## Commands", "", *commands_block(records), "",
-              f"Records: `results/supervised/` (code commits {', '.join(c[:12] + c[40:] for c in commits) or '–'}; +dirty: with uncommitted changes)."]
+              (f"Records: `results/supervised/` (code commits {', '.join(c[:12] + c[40:] for c in commits) or '–'}; "
+               "+dirty: with uncommitted changes).")]
     return "\n".join(parts) + "\n"
 
 

@@ -14,7 +14,7 @@ from stable_baselines3.common.callbacks import StopTrainingOnMaxEpisodes
 from stable_baselines3.common.env_util import make_vec_env
 from stable_baselines3.common.evaluation import evaluate_policy
 
-from icnn_rl.agents import AGENTS, ICNN, NAF, agent_name_of
+from icnn_rl.agents import AGENTS, ICNN, NAF, agent_name_of, load_agent
 from icnn_rl.agents.icnn.algo import entropy_weight_rule
 from icnn_rl.agents.icnn.policies import TwinPICNN
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, solve
@@ -218,6 +218,15 @@ def test_icnn_twin_critics_are_both_fitted_and_the_target_takes_their_minimum(tm
     assert loaded.policy.twin_q and isinstance(loaded.policy.q_net, TwinPICNN)
     torch.testing.assert_close(loaded.policy.q_values(loaded.policy.q_net, obs, a_next),
                                policy.q_values(policy.q_net, obs, a_next))
+
+
+def test_icnn_saved_before_twin_critics_loads_as_its_single_critic(tmp_path: Path) -> None:
+    model = small_model("icnn", extra=("twin_q=false",))
+    del model.policy_kwargs["twin_q"]   # what a model saved before the option records
+    model.save(tmp_path / "single.zip")
+    loaded = load_agent(tmp_path / "single.zip")
+    assert not loaded.policy.twin_q and not isinstance(loaded.policy.q_net, TwinPICNN)
+    assert ICNN("MlpPolicy", "Pendulum-v1").policy.twin_q   # new models get two critics
 
 
 def test_icnn_logs_solver_statistics_and_where_time_goes() -> None:

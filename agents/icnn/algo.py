@@ -33,7 +33,8 @@ class ICNN(GreedyQAlgorithm):
     Defaults follow the paper's RL agent (``RL/src/icnn.py`` of locuslab/icnn): TD target clipped to
     Q ± 1 (``td_clip=1.0``), entropy-augmented Q (policy kwarg ``entropy_bonus``), W^(z) projected
     after every step. Beyond the paper, both argmins start at a fitted proposal and are certified
-    (policy kwarg ``proposal``), and the entropy weight ε follows one rule on every task.
+    (policy kwarg ``proposal``), the entropy weight ε follows one rule on every task, and two critics
+    bound the TD target (policy kwarg ``twin_q``, on unless given).
     TensorBoard gets ``train/solver_{act,target}_*`` (evaluations per row, shares within tolerance
     and certified at the start, certified gaps), ``train/proposal_objective``, ``train/entropy_weight``
     and ``time/*`` (:meth:`~agents.common.GreedyQAlgorithm._record_times`).
@@ -58,6 +59,7 @@ class ICNN(GreedyQAlgorithm):
         if not entropy_share > 0:
             raise ValueError(f"entropy_share must be > 0, got {entropy_share}")
         policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
+        policy_kwargs.setdefault("twin_q", True)   # saved with the model, unlike the policy's default
         for key in SOLVER_KWARGS:
             solver = dict(policy_kwargs.get(key) or {})
             if "entropy_weight" in solver:

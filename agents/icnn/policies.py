@@ -109,7 +109,8 @@ class ICNNPolicy(GreedyQPolicy):
     :param double_q: the TD target's action is the online network's argmin, valued by the target
         network (Double DQN, van Hasselt et al. 2016), instead of the target network's own argmin.
     :param twin_q: two critics fitted to one target that takes the smaller of their target values
-        (module docstring).
+        (module docstring). Off here, the paper's single critic, which is also what a model saved
+        before this option rebuilds as; :class:`~agents.icnn.algo.ICNN` turns it on by default.
     :param net_kwargs: :func:`icnn_rl.convex.rl_picnn` arguments (``negative_slope``, ``batch_norm``, ...).
     """
 
@@ -128,7 +129,7 @@ class ICNNPolicy(GreedyQPolicy):
         proposal: str = "mlp",
         proposal_hidden: tuple[int, ...] | list[int] = (200, 200),
         double_q: bool = False,
-        twin_q: bool = True,
+        twin_q: bool = False,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
