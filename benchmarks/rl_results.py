@@ -29,8 +29,8 @@ is rewritten in ``<log-dir>/report``, and the small records of every run under `
     python -m icnn_rl.report results/rl --out docs/figures/rl
 
 With the repository's ``results/rl`` as ``--records``, the marked results block of the README and of
-docs/rl.md (table, who leads, settings; ``icnn_rl.report.results_markdown``) is rewritten from the
-records too, after every finished run and by ``--publish-only``.
+docs/rl.md (table, who leads, settings: ``icnn_rl.report.results_markdown``; then where the grid
+stands: ``grid_status``) is rewritten from the records too, after every finished run and by ``--publish-only``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from benchmarks.rl_cost import load_costs
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
-from icnn_rl.report import load_runs, results_markdown, write_report
+from icnn_rl.report import RunCurve, load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.run import RunSpec
@@ -59,9 +59,32 @@ BLOCK_END = "<!-- end of RL results -->"
 BLOCK_LEVEL = 4   # heading level of its sections inside those documents
 
 
+def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:
+    """Where the benchmark's grid (the paper's ten tasks × the three agents) stands: the cells whose
+    seed-0 run reached its budget, those still to run, and the tasks with ``seeds`` finished seeds of
+    every agent."""
+    finished = {(run.env, run.agent, run.seed) for run in runs if run.complete}
+    cells = [(env, agent) for env in PAPER_TASKS for agent in AGENTS]
+    missing = [f"{env} {agent}" for env, agent in cells if (env, agent, 0) not in finished]
+    seeded = [env for env in PAPER_TASKS
+              if all(sum((env, agent, s) in finished for s in range(seeds)) == seeds for agent in AGENTS)]
+    lines = [f"{'#' * BLOCK_LEVEL} Where the grid stands", "",
+             f"- seed 0 at full budget: {len(cells) - len(missing)} of {len(cells)} cells"
+             + (f"; not yet: {', '.join(missing)}" if missing else ""),
+             f"- seeds 0–{seeds - 1} for all three agents: {len(seeded)} of {len(PAPER_TASKS)} tasks"
+             + (f" ({', '.join(seeded)})" if seeded else "")]
+    return "\n".join(lines) + "\n"
+
+
+def quoted_block(records: Path) -> str:
+    """The marked results block: table, who leads, settings and where the grid stands."""
+    runs = load_runs(records)
+    return results_markdown(runs, BLOCK_LEVEL) + "\n" + grid_status(runs)
+
+
 def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> None:
-    """Rewrite the marked results block of each document (table, who leads, settings) from ``records``."""
-    block = results_markdown(load_runs(records), BLOCK_LEVEL)
+    """Rewrite the marked results block of each document (:func:`quoted_block`) from ``records``."""
+    block = quoted_block(records)
     for path in documents:
         write_text_atomic(path, replace_marked(path.read_text(), BLOCK_BEGIN, BLOCK_END, block))
 

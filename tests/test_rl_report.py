@@ -198,6 +198,19 @@ def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_pat
     assert table(load_runs(records)) == table(load_runs(runs))
 
 
+def test_grid_status_counts_finished_seed_0_cells_and_fully_seeded_tasks(tmp_path: Path, rl_results) -> None:
+    for agent in ("icnn", "naf", "ddpg"):
+        for seed in (0, 1, 2):
+            make_run(tmp_path, "Reacher-v5", agent, seed, [0.0] * 11, budget=1000)
+    make_run(tmp_path, "Hopper-v5", "icnn", 0, [0.0] * 11, budget=1000)
+    make_run(tmp_path, "Hopper-v5", "naf", 0, [0.0] * 11, budget=5000)   # partial: not finished
+    status = rl_results.grid_status(load_runs(tmp_path))
+    cells = status.splitlines()[2]
+    assert cells.startswith("- seed 0 at full budget: 4 of 30 cells; not yet: Ant-v5 icnn, Ant-v5 naf")
+    assert "Hopper-v5 naf" in cells and "Hopper-v5 icnn" not in cells and "Reacher-v5" not in cells
+    assert status.splitlines()[3] == "- seeds 0–2 for all three agents: 1 of 10 tasks (Reacher-v5)"
+
+
 def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_first_tasks_seeds(
     tmp_path: Path, rl_results
 ) -> None:
@@ -236,7 +249,8 @@ def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_fir
 
 
 def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tmp_path: Path, rl_results) -> None:
-    block = results_markdown(load_runs(rl_results.RESULTS), rl_results.BLOCK_LEVEL)
+    block = rl_results.quoted_block(rl_results.RESULTS)
+    assert block.startswith(results_markdown(load_runs(rl_results.RESULTS), rl_results.BLOCK_LEVEL))
     for path in rl_results.QUOTING:
         text = path.read_text()
         assert text.count(rl_results.BLOCK_BEGIN) == 1 and text.count(rl_results.BLOCK_END) == 1, path
