@@ -211,6 +211,29 @@ def test_diverged_runs_stop_with_one_line_each_and_keep_the_last_good_checkpoint
         assert all(p.isfinite().all() for p in loaded.policy.parameters())
 
 
+def test_a_run_another_process_is_training_is_refused_and_its_files_kept(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    run_dir = tmp_path / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("agent: ddpg\n")
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, sys, time; handle = open(sys.argv[1], 'a'); fcntl.flock(handle, fcntl.LOCK_EX); "
+        "print('locked', flush=True); time.sleep(60)"), str(run_dir / ".lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        args = ["--agent", "ddpg", "--log-dir", str(tmp_path), "--resume", "--steps", "100", *FAST]
+        assert train.main(args) == 2
+        assert "is being trained by another process" in capsys.readouterr().err
+        assert (run_dir / "config.yaml").read_text() == "agent: ddpg\n"   # untouched
+    finally:
+        holder.kill()
+        holder.wait()
+    (run_dir / "config.yaml").unlink()   # the lock went with its process: the run can start
+    assert train.main([arg for arg in args if arg != "--resume"]) == 0
+    assert (run_dir / "model.zip").exists()
+
+
 def test_evaluate_run_directory_with_video_and_report(tmp_path: Path) -> None:
     assert train.main(["--agent", "ddpg", "--steps", "100", "--log-dir", str(tmp_path), *FAST]) == 0
     run_dir = tmp_path / "InvertedPendulum-v5" / "ddpg" / "seed0"

@@ -3,11 +3,17 @@
 ``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config), TensorBoard
 events, ``evaluations.csv`` (step, test_return), ``checkpoints/`` and, when done, ``model.zip``
 and ``metrics.json`` (wall time and training throughput of the whole run, see :class:`RunTimer`).
+While a process trains the run it holds an advisory lock on ``.lock`` there (POSIX ``flock``,
+released when the process ends, however it ends), so a second grid over the same ``--log-dir``
+cannot train the same run at once.
 """
 
 from __future__ import annotations
 
+import fcntl
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +31,7 @@ from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, Diverg
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint, save_model_atomic
 from icnn_rl.rl.evaluations import truncate_evaluations
 
+LOCK_NAME = ".lock"
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
 
 
@@ -138,6 +145,19 @@ def _check_resume_config(spec: RunSpec) -> None:
         )
 
 
+@contextmanager
+def _exclusive(run_dir: Path) -> Iterator[None]:
+    """Hold the run directory's lock (see the module docstring) or fail at once if another process does."""
+    run_dir.mkdir(parents=True, exist_ok=True)
+    with open(run_dir / LOCK_NAME, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise RunError(f"{run_dir} is being trained by another process; let it finish, or stop it "
+                           "and resume") from None
+        yield
+
+
 def _open_run_dir(spec: RunSpec) -> None:
     """Create the run directory and write its ``config.yaml``; an existing run is continued only
     with ``--resume`` and its own settings."""
@@ -197,7 +217,14 @@ def _learn(
 
 
 def train_run(spec: RunSpec) -> RunResult:
-    """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model."""
+    """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model,
+    holding the run directory's lock."""
+    with _exclusive(spec.run_dir):
+        return _train_locked(spec)
+
+
+def _train_locked(spec: RunSpec) -> RunResult:
+    """:func:`train_run`'s work, with the lock held."""
     configure_torch()
     run_dir, config = spec.run_dir, spec.config
     csv_path = run_dir / "evaluations.csv"
