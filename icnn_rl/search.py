@@ -11,7 +11,10 @@ sample<k>/<env>/<agent>/seed<s>/ (normal run directories), tune/ (Ray Tune's rec
 experiments, `search` and `rerun`) and search.md, the report: per task and agent the paper's
 statistic (the best of the N samples: max over training of the rolling mean over 10 tests, seed 0)
 and the honest one (that sample re-run on --fresh-seeds: mean ± 95 % CI of the same statistic).
-Repeating the command skips finished trials and resumes interrupted ones from their checkpoints.
+Repeating the command skips finished trials and resumes interrupted ones from their checkpoints;
+--report-only rewrites search.md from the run records under --log-dir (no Ray, no training), e.g.
+from the committed records of a search: python -m icnn_rl.search --env Reacher-v5 --samples 8
+--log-dir results/search --report-only.
 Needs the ray extra: pip install "icnn-rl[ray]" (pip install -e ".[ray]" in a checkout).
 """
 
@@ -36,7 +39,7 @@ from icnn_rl.cli import (
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.report import mean_ci
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BackendError, check_backend, connect_ray, summary, unfinished
+from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
 from icnn_rl.rl.run import RunSpec
 from icnn_rl.rl.search import (
     agent_keys,
@@ -64,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_set_argument(parser)
     parser.add_argument("--workers", type=int, default=None, help="CPUs of a new local Ray instance (default all)")
     parser.add_argument("--address", default=None, help="an existing Ray cluster (auto, or host:port)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="only rewrite search.md from the run records under --log-dir")
     return parser
 
 
@@ -74,7 +79,8 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
     """Validate the inputs; return ``samples.yaml``'s text and per sample its resolved config for
     every (env, agent)."""
     check_output_dir(args.log_dir, "--log-dir")
-    check_backend("ray", args.workers, args.address)
+    if not args.report_only:
+        check_backend("ray", args.workers, args.address)
     for agent in args.agent:
         agent_spec(agent)
     for env_id in args.env:
@@ -143,15 +149,9 @@ def report(root: Path, count: int, envs: Sequence[str], agents: Sequence[str], f
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        record, configs = plan(args)
-    except (AgentError, EnvError, ConfigError, BackendError) as exc:
-        return report_error(parser.prog, exc)
-    root = args.log_dir.resolve()
-    root.mkdir(parents=True, exist_ok=True)
+def train_search(root: Path, record: str, configs: Configs, args: argparse.Namespace) -> list[RunOutcome]:
+    """Write ``samples.yaml``, train every sample's seed-0 trials on Ray, then each (env, agent)'s
+    best sample on the fresh seeds; the outcomes of the runs started."""
     write_text_atomic(root / "samples.yaml", record)
     connect_ray(args.workers, args.address)
     outcomes = run_trials(trial_specs(root, configs, [0], args.steps), "search", root / "tune")
@@ -161,7 +161,19 @@ def main(argv: list[str] | None = None) -> int:
             found = best_sample(root, len(configs), env_id, agent)
             if found is not None:
                 best[(env_id, agent)] = found[0]
-    outcomes += run_trials(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun", root / "tune")
+    return outcomes + run_trials(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun", root / "tune")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        record, configs = plan(args)
+    except (AgentError, EnvError, ConfigError, BackendError) as exc:
+        return report_error(parser.prog, exc)
+    root = args.log_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    outcomes = [] if args.report_only else train_search(root, record, configs, args)
     text = report(root, len(configs), args.env, args.agent, args.fresh_seeds)
     write_text_atomic(root / "search.md", text)
     print(text)

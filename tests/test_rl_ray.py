@@ -5,6 +5,7 @@ option checks) and the random search on Ray Tune (its trials, resumption and rep
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -118,6 +119,18 @@ def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
     assert "sample: 1" in (tmp_path / "samples.yaml").read_text()
     assert (tmp_path / "tune" / "search").is_dir() and (tmp_path / "tune" / "rerun").is_dir()
 
+    # the small records alone (what results/ commits) regenerate the same report, without Ray
+    records = tmp_path.with_name(tmp_path.name + "_records")
+    for run_dir in tmp_path.glob("sample*/*/*/seed*"):
+        copy = records / run_dir.relative_to(tmp_path)
+        copy.mkdir(parents=True)
+        for name in ("config.yaml", "evaluations.csv", "metrics.json"):
+            shutil.copy(run_dir / name, copy / name)
+    only = [*args[:args.index("--log-dir")], "--log-dir", str(records), "--report-only"]
+    assert search.main(only) == 0
+    assert (records / "search.md").read_text() == report
+    assert sorted(path.name for path in records.iterdir()) == ["sample000", "sample001", "search.md"]
+
     # repeated: finished trials are skipped, an interrupted one resumes from its checkpoint, and one
     # that fails (its directory's config no longer matches) is reported by name while the others finish
     resumed = tmp_path / f"sample{best:03d}" / "InvertedPendulum-v5" / "ddpg" / "seed0"
@@ -132,5 +145,6 @@ def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
     assert f"  sample{1 - best:03d}/InvertedPendulum-v5/ddpg/seed0: --resume " in out
     assert "the config differs from the run's config.yaml in gamma" in out
     assert (resumed / "model.zip").exists() and (resumed / "evaluations.csv").read_text() == curve
-    assert (f"| InvertedPendulum-v5 | ddpg | 1 of 2 | {best} | {max(scores):.2f} | 2 of 2 | "
+    # the failed re-run's directory keeps its complete curve from the first search, so it still counts
+    assert (f"| InvertedPendulum-v5 | ddpg | 2 of 2 | {best} | {max(scores):.2f} | 2 of 2 | "
             f"{mean:.2f} ± {half:.2f} |") in (tmp_path / "search.md").read_text()

@@ -3,17 +3,22 @@ onto config keys every agent accepts. The search itself runs on Ray: tests/test_
 
 from __future__ import annotations
 
+import importlib
+import shutil
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 from icnn_rl import search
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import ConfigError
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.search import agent_keys, draw_samples, load_space
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def original_samples(count: int) -> list[dict]:
@@ -85,3 +90,23 @@ def test_without_ray_the_search_is_one_line_naming_the_extra(
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and 'Ray is not installed; install the optional extra: pip install "icnn-rl[ray]"' in err
     assert not any(tmp_path.iterdir())
+
+
+def test_the_published_search_report_and_readme_block_regenerate_from_the_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))   # the benchmarks import each other from the repository root
+    search_results = importlib.import_module("benchmarks.search_results")
+    records = search_results.RESULTS
+    count = len(yaml.safe_load((records / "samples.yaml").read_text()))
+    envs = sorted({path.name for path in records.glob("sample*/*") if path.is_dir()})
+    copy = tmp_path / "search"
+    shutil.copytree(records, copy, ignore=shutil.ignore_patterns("search.md"))
+    assert search.main(["--env", *envs, "--samples", str(count), "--log-dir", str(copy), "--report-only"]) == 0
+    report = (copy / "search.md").read_text()
+    assert report == (records / "search.md").read_text(), (
+        "results/search/search.md is stale: run python -m benchmarks.search_results --publish-only")
+    readme = search_results.README.read_text()
+    assert readme.count(search_results.BLOCK_BEGIN) == 1 and readme.count(search_results.BLOCK_END) == 1
+    block = search_results.summary_table(report)
+    assert block.startswith("| env | agent |") and f"\n{block}" in readme

@@ -106,10 +106,11 @@ def sample_dir(root: Path, k: int) -> Path:
 
 
 def max_rolling(run_dir: Path) -> float | None:
-    """The paper's per-run statistic (max of the rolling mean over 10 tests) of a finished run with
-    more than 10 tests and no NaN; None otherwise."""
-    run = load_run(run_dir) if (run_dir / "model.zip").exists() else None
-    if run is None or len(run.returns) <= WINDOW or np.isnan(run.returns).any():
+    """The paper's per-run statistic (max of the rolling mean over 10 tests) of a run tested at its
+    full budget, with more than 10 tests and no NaN; None otherwise. Reads only the run's records
+    (``config.yaml``, ``evaluations.csv``), so a copy of those reports the same."""
+    run = load_run(run_dir)
+    if run is None or not run.complete or len(run.returns) <= WINDOW or np.isnan(run.returns).any():
         return None
     return float(rolling_mean(run.returns).max())
 
