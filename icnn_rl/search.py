@@ -79,6 +79,8 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
     """Validate the inputs; return ``samples.yaml``'s text and per sample its resolved config for
     every (env, agent)."""
     check_output_dir(args.log_dir, "--log-dir")
+    if args.report_only and not args.log_dir.is_dir():
+        raise ConfigError(f"--report-only reads the runs under --log-dir, and {args.log_dir} is not a directory")
     if not args.report_only:
         check_backend("ray", args.workers, args.address)
     for agent in args.agent:

@@ -145,6 +145,6 @@ def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
     assert f"  sample{1 - best:03d}/InvertedPendulum-v5/ddpg/seed0: --resume " in out
     assert "the config differs from the run's config.yaml in gamma" in out
     assert (resumed / "model.zip").exists() and (resumed / "evaluations.csv").read_text() == curve
-    # the failed re-run's directory keeps its complete curve from the first search, so it still counts
+    # the failed trial's directory keeps its complete curve from the first search, so it still counts
     assert (f"| InvertedPendulum-v5 | ddpg | 2 of 2 | {best} | {max(scores):.2f} | 2 of 2 | "
             f"{mean:.2f} ± {half:.2f} |") in (tmp_path / "search.md").read_text()

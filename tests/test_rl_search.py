@@ -110,3 +110,13 @@ def test_the_published_search_report_and_readme_block_regenerate_from_the_record
     assert readme.count(search_results.BLOCK_BEGIN) == 1 and readme.count(search_results.BLOCK_END) == 1
     block = search_results.summary_table(report)
     assert block.startswith("| env | agent |") and f"\n{block}" in readme
+
+
+def test_a_report_without_records_is_one_line_naming_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    missing = tmp_path / "none"
+    assert search.main(["--samples", "2", "--log-dir", str(missing), "--report-only"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"--report-only reads the runs under --log-dir, and {missing} is not a directory" in err
+    assert not missing.exists()
