@@ -24,7 +24,9 @@ a failed run (e.g. diverged) does not stop the others. After every finished run 
 (``report.md`` with the paper's statistic and each agent's training throughput, and one PNG per env)
 is rewritten in ``<log-dir>/report``, and the small records of every run under ``--log-dir``
 (``config.yaml``, ``evaluations.csv``, ``metrics.json``: a few KB, no checkpoints) are copied to
-``--records``, the repository's ``results/rl``, from which the published tables regenerate anywhere:
+``--records``, the repository's ``results/rl`` (except runs that a process is training at that
+moment: a run in progress is published once it stops), from which the published tables regenerate
+anywhere:
 
     python -m icnn_rl.report results/rl --out docs/figures/rl
 
@@ -47,7 +49,7 @@ from icnn_rl.envs import PAPER_TASKS, task_for
 from icnn_rl.report import RunCurve, load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
-from icnn_rl.rl.run import RunSpec
+from icnn_rl.rl.run import RunSpec, is_training
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
@@ -91,8 +93,11 @@ def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> 
 
 def publish_records(log_dir: Path, records: Path) -> int:
     """Copy the small records of every ``<env>/<agent>/seed<k>`` run under ``log_dir`` to the same
-    place under ``records`` (atomically, file by file); returns how many runs were copied."""
-    runs = sorted(path.parent for path in log_dir.glob("*/*/seed*/evaluations.csv"))
+    place under ``records`` (atomically, file by file), except runs another process is training now
+    (:func:`icnn_rl.rl.run.is_training`: their records are published once they stop); returns how
+    many runs were copied."""
+    runs = sorted(path.parent for path in log_dir.glob("*/*/seed*/evaluations.csv")
+                  if not is_training(path.parent))
     for run_dir in runs:
         (records / run_dir.relative_to(log_dir)).mkdir(parents=True, exist_ok=True)
         for name in RECORDS:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,15 @@ from icnn_rl.report import (
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.evaluations import write_evaluations
 from icnn_rl.rl.grid import unfinished
+from icnn_rl.rl.run import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
+HOLD_LOCK = """import fcntl, sys, time
+handle = open(sys.argv[1], "a")
+fcntl.flock(handle, fcntl.LOCK_EX)
+print("locked", flush=True)
+time.sleep(60)
+"""  # a process that holds a run directory's lock, as a training process does
 
 
 @pytest.fixture
@@ -196,6 +205,23 @@ def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_pat
     assert sorted(p.name for p in records.rglob("*") if p.is_file()) == [
         "config.yaml", "config.yaml", "evaluations.csv", "evaluations.csv", "metrics.json"]
     assert table(load_runs(records)) == table(load_runs(runs))
+
+
+def test_publishing_skips_a_run_another_process_is_training(tmp_path: Path, rl_results) -> None:
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    make_run(runs, "Reacher-v5", "icnn", 0, [0.0] * 11, budget=1000)
+    make_run(runs, "Reacher-v5", "naf", 0, [0.0] * 5, budget=1000)
+    training = runs / "Reacher-v5" / "naf" / "seed0"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(training / LOCK_NAME)], stdout=subprocess.PIPE)
+    try:
+        assert holder.stdout.readline() == b"locked\n"
+        assert rl_results.publish_records(runs, records) == 1
+        assert not (records / "Reacher-v5" / "naf").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert rl_results.publish_records(runs, records) == 2   # stopped: its partial record is published
+    assert (records / "Reacher-v5" / "naf" / "seed0" / "evaluations.csv").is_file()
 
 
 def test_grid_status_counts_finished_seed_0_cells_and_fully_seeded_tasks(tmp_path: Path, rl_results) -> None:

@@ -158,6 +158,21 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
+def is_training(run_dir: Path) -> bool:
+    """Whether another process holds ``run_dir``'s lock now, i.e. is training it (see the module
+    docstring): its records are then a run in progress, not a stopped one."""
+    lock = run_dir / LOCK_NAME
+    if not lock.is_file():
+        return False
+    with open(lock) as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+        return False
+
+
 def _open_run_dir(spec: RunSpec) -> None:
     """Create the run directory and write its ``config.yaml``; an existing run is continued only
     with ``--resume`` and its own settings."""
