@@ -35,7 +35,7 @@ AGENTS: dict[str, AgentSpec] = {
         ICNN,
         "hidden",
         ("act_solver", "target_solver", "entropy_bonus", "proposal", "proposal_hidden", "double_q",
-         "twin_q", "negative_slope", "batch_norm"),
+         "twin_q", "negative_slope", "activation", "batch_norm"),
     ),
     "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std")),
     "ddpg": AgentSpec(DDPG, "net_arch"),

@@ -258,6 +258,24 @@ def test_icnn_q_net_stays_convex_after_updates() -> None:
     assert torch.all(mid <= chord + 1e-5)
 
 
+def test_icnn_softplus_critic_is_convex_smooth_and_kept_by_save_load(tmp_path: Path) -> None:
+    model = small_model("icnn", extra=("activation=softplus",))
+    model.learn(120)
+    critics = model.policy.q_net.both
+    obs, a = torch.randn(64, 3), torch.rand(64, 1) * 1.8 - 0.9
+    with torch.no_grad():   # smooth in a: central differences of f agree at two step sizes
+        second = [(critics(obs, a + h) - 2 * critics(obs, a) + critics(obs, a - h)) / h ** 2 for h in (1e-2, 5e-3)]
+    assert (second[0] >= -1e-2).all()   # convex
+    torch.testing.assert_close(second[0], second[1], atol=0.05, rtol=0.05)
+    model.save(tmp_path / "softplus.zip")
+    loaded = load_agent(tmp_path / "softplus.zip")
+    assert loaded.policy.q_net.first.activation == "softplus"
+    np.testing.assert_array_equal(loaded.predict(obs.numpy(), deterministic=True)[0],
+                                  model.predict(obs.numpy(), deterministic=True)[0])
+    with pytest.raises(ValueError, match="activation='tanh'.*valid: relu, leaky_relu, softplus"):
+        small_model("icnn", extra=("activation=tanh",))
+
+
 @pytest.mark.parametrize("agent", ["icnn", "naf"])
 def test_vec_envs_callbacks_and_evaluate_policy_work(agent: str) -> None:
     venv = make_vec_env("Pendulum-v1", n_envs=2, seed=0)

@@ -56,6 +56,7 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
         "double_q": False,
         "twin_q": True,
         "negative_slope": 0.01,
+        "activation": "leaky_relu",
         "batch_norm": False,
         "act_solver": SOLVER,
         "target_solver": SOLVER,

@@ -169,13 +169,16 @@ class PICNN(nn.Module):
 
 
 def rl_picnn(obs_dim: int, act_dim: int, hidden: Sequence[int] = (200, 200), batch_norm: bool = False,
-             negative_slope: float = 0.01, nonneg: NonNeg = "clip", init: str = "paper") -> PICNN:
+             negative_slope: float = 0.01, nonneg: NonNeg = "clip", init: str = "paper",
+             activation: str = "leaky_relu") -> PICNN:
     """The paper's RL network f(s, a) = −Q(s, a) (locuslab/icnn ``RL/src/icnn.py``).
 
     Leaky ReLU (slope 0.01) on the z-path, ReLU on the x-path with a linear last u layer, gate
     biases initialised to 1 so the minimiser starts near the centre of the action box, W^(z) <- |W^(z)|
     at initialisation and clamped after each step, optional BatchNorm on the first x-path layer.
+    ``activation="softplus"`` makes the z-path smooth, so f is differentiable in a and its minimiser
+    no longer sits on a kink (where one cut cannot certify it); the x-path stays ReLU.
     """
-    return PICNN(obs_dim, act_dim, hidden, activation="leaky_relu", negative_slope=negative_slope,
+    return PICNN(obs_dim, act_dim, hidden, activation=activation, negative_slope=negative_slope,
                  batch_norm=batch_norm, nonneg=nonneg, init=init, init_divisor=1.0, gate_bias=1.0,
                  last_u_linear=True)
