@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from icnn_rl.agents import load_agent
@@ -67,7 +68,7 @@ def measure(run_dir: Path, states: int, tight_iter: int) -> str:
     policy = model.policy
     config = policy.target_solver
     eps, tol, atol = config.entropy_weight, config.tol, config.atol
-    torch.manual_seed(0)
+    np.random.seed(0)   # SB3's buffer samples with numpy's global generator
     obs = torch.as_tensor(model.replay_buffer.sample(states).next_observations).float()
     net = policy.q_net if policy.double_q else policy.q_net_target
     first = net.first if isinstance(net, TwinPICNN) else net
