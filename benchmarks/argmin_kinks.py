@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from icnn_rl.agents import load_agent
-from icnn_rl.agents.icnn.policies import ACTION_BOUNDS, TwinPICNN
+from icnn_rl.agents.icnn.policies import ACTION_BOUNDS
 from icnn_rl.cli import configure_torch, write_text_atomic
 from icnn_rl.convex import certify, solve_from, within_tolerance
 from icnn_rl.convex.bundle_entropy import bundle_entropy, dual_objective, solve_dual
@@ -70,21 +70,20 @@ def measure(run_dir: Path, states: int, tight_iter: int) -> str:
     eps, tol, atol = config.entropy_weight, config.tol, config.atol
     np.random.seed(0)   # SB3's buffer samples with numpy's global generator
     obs = torch.as_tensor(model.replay_buffer.sample(states).next_observations).float()
-    net = policy.q_net if policy.double_q else policy.q_net_target
-    first = net.first if isinstance(net, TwinPICNN) else net
+    net = policy.q_net if policy.double_q else policy.q_net_target   # twin critics: f₁, as the agent's argmin
     with torch.no_grad():
         energy = net.condition(obs)
         start = policy.start(obs)
     agent, proposal_cert, _ = solve_from(energy, start, config, ACTION_BOUNDS)
     tight, bundle = bundle_entropy(energy, start, max_iter=tight_iter, tol=0.0, atol=1e-5,
                                    entropy_weight=eps, bounds=ACTION_BOUNDS)
-    at_argmin = certify(energy, tight.y.clamp(-1 + 1e-6, 1 - 1e-6), entropy_weight=eps, bounds=ACTION_BOUNDS)
+    at_argmin = certify(energy, tight.y.clamp(ACTION_BOUNDS[0] + 1e-6, ACTION_BOUNDS[1] - 1e-6), entropy_weight=eps, bounds=ACTION_BOUNDS)
     by_cuts, count = active_cuts_certify(energy, bundle, tight.y, eps, tol, atol)
 
     def share(mask: torch.Tensor) -> str:
         return f"{100 * mask.double().mean().item():.1f} %"
 
-    return (f"| {Path(*run_dir.parts[-4:])} | {model.num_timesteps} | {first.activation} | {eps:.4g} | "
+    return (f"| {Path(*run_dir.parts[-4:])} | {model.num_timesteps} | {net.activation} | {eps:.4g} | "
             f"{agent.iterations.double().mean().item():.2f} | "
             f"{share(within_tolerance(proposal_cert.gap, proposal_cert.objective, tol, atol))} | "
             f"{share(within_tolerance(at_argmin.gap, at_argmin.objective, tol, atol))} | {share(by_cuts)} | "
