@@ -75,8 +75,9 @@ PAPER_RL: dict[str, dict[str, tuple[float, float]]] = {
 }
 NO_VALUE = "–"
 RUN_KEYS = ("agent", "env", "seed", "steps", "device")   # what a run is, not how it trains
-# Config keys added after some runs were recorded, with the value those runs trained with.
-BEFORE_RECORDED = {"activation": "leaky_relu", "double_q": False, "twin_q": False}
+# Config keys (dotted inside sections) added after some runs were recorded, with the value those runs trained with.
+BEFORE_RECORDED = {"activation": "leaky_relu", "double_q": False, "twin_q": False,
+                   "act_solver.proximal": 0.0, "target_solver.proximal": 0.0}
 
 
 @dataclass(frozen=True)
@@ -334,8 +335,7 @@ def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]
     """``key value (packaged: value)`` for every key of either config whose value differs (nested
     sections by dotted key), leaving out :data:`RUN_KEYS`; a run that predates a key of
     :data:`BEFORE_RECORDED` has that key's value there."""
-    if not prefix:
-        run = {**{key: value for key, value in BEFORE_RECORDED.items() if key in packaged}, **run}
+    run = {**{key: BEFORE_RECORDED[prefix + key] for key in packaged if prefix + key in BEFORE_RECORDED}, **run}
     found = []
     for key in sorted(set(run) | set(packaged)):
         name = prefix + key

@@ -16,3 +16,16 @@ def curved_picnn(x_dim: int, y_dim: int, activation: str = "relu", hidden: tuple
         for layer in net.layers:
             layer.y_to_out.weight.mul_(y_scale)
     return net
+
+
+def polyhedral_cone(rows: int, y_dim: int, pieces: int, seed: int = 0):
+    """Per row, f(y) = max_k a_kᵀ(y − y*): ``pieces`` random linear pieces all meeting at a vertex y*
+    inside [-0.5, 0.5]^n (the kind of kink an RL critic's argmin sits on). Returns the energy and y*."""
+    gen = torch.Generator().manual_seed(seed)
+    slopes = torch.randn(rows, pieces, y_dim, dtype=torch.float64, generator=gen)
+    vertex = torch.rand(rows, y_dim, dtype=torch.float64, generator=gen) - 0.5
+
+    def energy(y: torch.Tensor) -> torch.Tensor:
+        return torch.einsum("bkn,bn->bk", slopes, y - vertex).amax(1)
+
+    return energy, vertex

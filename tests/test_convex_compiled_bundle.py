@@ -66,20 +66,30 @@ def test_compiled_and_tensor_paths_give_the_same_multipliers_points_and_gaps(cut
     (curved_picnn(4, 6, "leaky_relu", seed=1), (-1.0, 1.0)),
     (curved_picnn(4, 3, "relu", seed=2), (0.0, 1.0)),
 ])
-def test_bundle_entropy_gives_the_same_solve_on_either_path(net, bounds) -> None:
+@pytest.mark.parametrize("proximal", [0.0, 3.0])
+def test_bundle_entropy_gives_the_same_solve_on_either_path(net, bounds, proximal) -> None:
     x = torch.randn(64, 4, dtype=torch.float64)
     energy = net.condition(x)
     y0 = torch.full((64, net.y_dim), 0.5 * (bounds[0] + bounds[1]), dtype=torch.float64)
-    runs = {path: bundle_entropy(energy, y0, max_iter=20, tol=1e-8, bounds=bounds, subproblem=path)
+    runs = {path: bundle_entropy(energy, y0, max_iter=20, tol=1e-8, bounds=bounds, proximal=proximal, subproblem=path)
             for path in ("tensor", "compiled")}
     (a, bundle_a), (b, bundle_b) = runs["tensor"], runs["compiled"]
+    assert 1 < a.iterations.float().mean() < 20 and a.converged.float().mean() > 0.9   # compared over several steps
+    if proximal:
+        # the weights follow thresholds on ρ, which rounding may flip between the paths in a row's
+        # last steps (where F(p̂) − M(p) is tiny): the solves then agree to their certified gaps
+        both = a.converged & b.converged
+        assert both.float().mean() > 0.9
+        assert ((a.objective - b.objective).abs()[both] <= torch.maximum(a.gap, b.gap)[both] + 1e-12).all()
+        assert (a.iterations - b.iterations).abs().float().mean() < 0.05
+        return
+    torch.testing.assert_close(b.iterations, a.iterations)
     torch.testing.assert_close(b.y, a.y, atol=1e-8, rtol=0)
     torch.testing.assert_close(b.gap, a.gap, atol=1e-8, rtol=0)
     # a piecewise-linear net repeats cuts (points in one linear piece), so compare what λ determines
     eps = 1.0
     torch.testing.assert_close(primal_point(bundle_b.lam, bundle_b.G, eps), primal_point(bundle_a.lam, bundle_a.G, eps),
                                atol=1e-8, rtol=0)
-    torch.testing.assert_close(b.iterations, a.iterations)
 
 
 def test_auto_uses_the_compiled_path_on_cpu_and_rejects_unknown_paths() -> None:

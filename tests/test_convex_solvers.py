@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from convex_helpers import curved_picnn
+from convex_helpers import curved_picnn, polyhedral_cone
 
 from icnn_rl.convex import FICNN, SolverConfig, argmin, rl_picnn, solve
+from icnn_rl.convex.bundle_entropy import bundle_entropy
 from icnn_rl.convex.exact import exact_argmin
 
 pytest.importorskip("cvxpy")
@@ -19,13 +20,16 @@ def _rel_err(obj: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("activation, y_dim, bounds", [
     ("relu", 2, (0.0, 1.0)), ("relu", 6, (-1.0, 1.0)), ("leaky_relu", 6, (-1.0, 1.0)), ("leaky_relu", 3, (-2.0, 3.0)),
 ])
-def test_bundle_entropy_reaches_exact_objective_every_row(activation: str, y_dim: int, bounds) -> None:
+@pytest.mark.parametrize("proximal", [0.0, 3.0])
+def test_bundle_entropy_reaches_exact_objective_every_row(activation: str, y_dim: int, bounds, proximal) -> None:
     net = curved_picnn(4, y_dim, activation, seed=y_dim)
     x = torch.randn(12, 4, dtype=torch.float64)
     _, ref = exact_argmin(net, x, bounds=bounds)
-    result = argmin(net, x, config=SolverConfig(), bounds=bounds)   # default iteration count, one call
+    config = SolverConfig(max_iter=60 if proximal else 30, proximal=proximal)
+    result = argmin(net, x, config=config, bounds=bounds)   # one call
     assert result.converged.all()
     assert (_rel_err(result.objective, ref) <= 1e-4).all()
+    assert (result.objective - ref <= result.gap + 1e-9).all()      # the certified gap bounds the excess
     assert (result.y >= bounds[0]).all() and (result.y <= bounds[1]).all()
     assert (result.iterations >= 1).all() and (result.iterations <= SolverConfig().max_iter).all()
 
@@ -84,6 +88,20 @@ def test_warm_start_from_the_solution_needs_fewer_evaluations() -> None:
     assert (warm.objective <= cold.objective + 1e-9).all()
 
 
+def test_proximal_steps_stop_the_zigzag_on_a_kink_near_the_start() -> None:
+    """Many linear pieces meet at the argmin, the start is near it and ε is small: plain steps jump
+    to far corners of the box (each cut taken far from the argmin), proximal ones stay near the
+    best point and certify every row in fewer evaluations."""
+    energy, vertex = polyhedral_cone(64, 8, 32, seed=0)
+    y0 = (vertex + 0.2 * torch.randn(64, 8, dtype=torch.float64, generator=torch.Generator().manual_seed(1)))
+    y0 = y0.clamp(-0.99, 0.99)
+    solves = {mu: solve(energy, y0, SolverConfig(max_iter=100, tol=0.0, atol=1e-2, entropy_weight=0.01, proximal=mu),
+                        bounds=(-1.0, 1.0)) for mu in (0.0, 3.0)}
+    assert solves[3.0].converged.all() and (solves[3.0].gap <= 1e-2).all()
+    plain, proximal = (solves[mu].iterations.double().mean() for mu in (0.0, 3.0))
+    assert proximal < 0.7 * plain, (plain, proximal)
+
+
 def test_rows_are_independent() -> None:
     """Solving a batch gives each row the answer it gets alone (no cross-row coupling)."""
     net = curved_picnn(4, 3, "leaky_relu", seed=6)
@@ -117,6 +135,9 @@ def test_skipping_finished_rows_does_not_change_the_solution() -> None:
     (lambda net, x: argmin(net, x, bounds=(1.0, 0.0)), "bounds"),
     (lambda net, x: argmin(net, x, grad="backprop"), "grad="),
     (lambda net, x: argmin(net, x, grad="unroll"), "first-order"),
+    (lambda net, x: argmin(net, x, config=SolverConfig(proximal=3.0), grad="implicit"), "proximal=3.0"),
+    (lambda net, x: SolverConfig(proximal=-1.0), "proximal >= 0"),
+    (lambda net, x: bundle_entropy(net.condition(x), torch.zeros(4, 2), proximal=-1.0), "proximal=-1.0 must be"),
     (lambda net, x: SolverConfig(method="newton"), "solver method"),
     (lambda net, x: SolverConfig.from_dict({"max_iters": 3}), "unknown solver setting"),
     (lambda net, x: solve(net.condition(x), torch.rand(4, 2), SolverConfig(entropy_weight=0.0)), "entropy weight"),

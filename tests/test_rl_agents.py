@@ -171,7 +171,7 @@ def test_icnn_target_value_is_target_q_at_the_target_argmin(entropy_bonus: bool,
 
 def test_icnn_double_q_target_values_the_online_argmin_with_the_target_network() -> None:
     model = small_model("icnn", extra=("double_q=true", "twin_q=false", "entropy_weight=0.1",
-                                       "target_solver.max_iter=30"))
+                                       "target_solver.max_iter=100", "target_solver.atol=0.0001"))
     model.learn(100)
     policy = model.policy
     for seed, net in enumerate((policy.q_net, policy.q_net_target)):   # two unrelated networks

@@ -38,7 +38,7 @@ HARNESS = {
 
 
 SOLVER = {"method": "bundle_entropy", "max_iter": 30, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
-          "prune": False}
+          "prune": False, "proximal": 3.0}
 
 
 def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() -> None:

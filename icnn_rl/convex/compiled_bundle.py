@@ -2,8 +2,8 @@
 
 :func:`absorb_cuts` does, for each running row, what the tensor path of
 :func:`icnn_rl.convex.bundle_entropy.bundle_entropy` does between two evaluations: the objective
-and best point, the new cut in the row's first free slot, the dual sub-problem, the certified gap
-and stopping rule, and the next point p(λ). The dual sub-problem (:func:`solve_dual_compiled`)
+and best point, the new cut in the row's first free slot, the dual sub-problem (of the proximal
+step when μ > 0), the certified gap and stopping rule, and the next point p(λ). The dual sub-problem (:func:`solve_dual_compiled`)
 follows :func:`icnn_rl.convex.bundle_entropy.solve_dual` step for step: the segment warm start,
 then projected Newton iterations on the simplex with the pivot eliminated, Levenberg-Marquardt
 damping, and the first of the candidate steps α = 1, 1/4, …, 4^-6 along the Newton step and then
@@ -25,10 +25,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .bundle_entropy import CENTER_CLIP, RATIO_GOOD, RATIO_POOR, WEIGHT_CAP, WEIGHT_GROW, WEIGHT_SHRINK
+
 _ARMIJO = 1e-4
 _STEPS = 4.0 ** -np.arange(0, 7, dtype=np.float64)
 _SEGMENT = np.linspace(0.0, 1.0, 17)
 _TINY = np.finfo(np.float64).tiny
+_CENTER_HI = 1.0 - CENTER_CLIP
 
 
 @numba.njit(cache=True, inline="always")
@@ -196,18 +199,42 @@ def _entropy(p: np.ndarray) -> float:
 
 
 @numba.njit(cache=True)
+def _proximal_cuts(G: np.ndarray, center: np.ndarray, mu: float, out: np.ndarray) -> None:
+    """out = g_i − μ·logit(p̂) for every cut row of G [k, n] (G itself, to the bit, when μ = 0)."""
+    for j in range(G.shape[1]):
+        c = min(max(center[j], CENTER_CLIP), _CENTER_HI)
+        shift = mu * math.log(c / (1.0 - c))
+        for i in range(G.shape[0]):
+            out[i, j] = G[i, j] - shift
+
+
+@numba.njit(cache=True)
+def _adapt_weight(weight: float, best: float, objective: float, model: float, mu0: float) -> float:
+    """The trust-region rule for one row's proximal weight (bundle_entropy.adapt_weight)."""
+    ratio = (best - objective) / max(best - model, _TINY)
+    if ratio >= RATIO_GOOD:
+        weight = weight * WEIGHT_SHRINK
+    elif ratio < RATIO_POOR:
+        weight = max(weight * WEIGHT_GROW, mu0)
+    return min(weight, WEIGHT_CAP * mu0)
+
+
+@numba.njit(cache=True)
 def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.ndarray, h: np.ndarray,
                  points: np.ndarray, present: np.ndarray, lam: np.ndarray, p: np.ndarray, best: np.ndarray,
                  best_p: np.ndarray, active: np.ndarray, converged: np.ndarray, iterations: np.ndarray,
-                 gap: np.ndarray, eps: float, tol: float, atol: float, newton_iter: int, prune: bool,
-                 steps: np.ndarray, segment: np.ndarray) -> None:
+                 gap: np.ndarray, weight: np.ndarray, model: np.ndarray, eps: float, tol: float, atol: float,
+                 newton_iter: int, prune: bool, mu0: float, steps: np.ndarray, segment: np.ndarray) -> None:
     K, n = G.shape[1], G.shape[2]
     k = t + 1
     new = np.zeros(k, dtype=np.bool_)
+    stepped = np.empty((k, n))     # the proximal step's cuts
     for i in range(rows.shape[0]):
         b = rows[i]
         objective = f[i] - eps * _entropy(p[b])
         iterations[b] += 1
+        if t > 0:
+            weight[b] = _adapt_weight(weight[b], best[b], objective, model[b], mu0)
         if objective < best[b]:
             best[b] = objective
             best_p[b, :] = p[b]
@@ -227,11 +254,13 @@ def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.n
         present[b, slot] = True
         if first:
             lam[b, slot] = 1.0
+        mu = weight[b]
+        _proximal_cuts(G[b, :k], best_p[b], mu, stepped)
         if k > 1:
             new[:] = False
             new[slot] = True
             dual_tol = 1e-4 * (atol + tol * (1.0 + abs(best[b])))
-            _solve_row(G[b, :k], h[b, :k], present[b, :k], lam[b, :k], new, eps, newton_iter, dual_tol,
+            _solve_row(stepped, h[b, :k], present[b, :k], lam[b, :k], new, eps + mu, newton_iter, dual_tol,
                        steps, segment)
         gap[b] = best[b] + _phi(lam[b, :k], G[b, :k], h[b, :k], eps)
         if gap[b] <= atol + tol * (1.0 + abs(best[b])):
@@ -241,8 +270,16 @@ def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.n
             for j in range(n):
                 s = 0.0
                 for c in range(k):
-                    s += lam[b, c] * G[b, c, j]
-                p[b, j] = 1.0 / (1.0 + math.exp(s / eps))
+                    s += lam[b, c] * stepped[c, j]
+                p[b, j] = 1.0 / (1.0 + math.exp(s / (eps + mu)))
+            top = -np.inf           # the model M(p) at the next point
+            for c in range(k):
+                if present[b, c]:
+                    s = h[b, c]
+                    for j in range(n):
+                        s += G[b, c, j] * p[b, j]
+                    top = max(top, s)
+            model[b] = top - eps * _entropy(p[b])
         if prune:
             for c in range(K):
                 present[b, c] = present[b, c] and lam[b, c] > 0.0
@@ -256,13 +293,14 @@ def _solve_rows(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarr
 
 
 def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, state: tuple[Tensor, ...], eps: float,
-                tol: float, atol: float, newton_iter: int, prune: bool) -> None:
+                tol: float, atol: float, newton_iter: int, prune: bool, mu0: float) -> None:
     """Take the cuts (f [R], g = ∇_p f [R, n], at the rows' current points) of the running ``rows``
     at iteration ``t`` into ``state`` (G, h, points, present, lam, p, best, best_p, active,
-    converged, iterations, gap: CPU tensors of the bundle, float64 where real, updated in place)."""
+    converged, iterations, gap, weight, model: CPU tensors of the bundle, float64 where real, updated
+    in place); ``mu0`` is the proximal weights' start μ₀ (0: plain steps)."""
     arrays = [tensor.numpy() for tensor in state]
     _absorb_rows(rows.numpy(), f.detach().double().contiguous().numpy(), g.detach().double().contiguous().numpy(),
-                 int(t), *arrays, float(eps), float(tol), float(atol), int(newton_iter), bool(prune),
+                 int(t), *arrays, float(eps), float(tol), float(atol), int(newton_iter), bool(prune), float(mu0),
                  _STEPS, _SEGMENT)
 
 

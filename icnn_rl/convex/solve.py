@@ -42,6 +42,10 @@ class SolverConfig:
     :param momentum: Nesterov momentum μ.
     :param entropy_weight: ε, the weight of the entropy barrier (the paper uses 1).
     :param prune: bundle entropy drops cuts with a zero multiplier after each sub-problem.
+    :param proximal: bundle entropy's proximal weight μ/ε: each step minimises the cutting-plane
+        model − εH(p) + μ·KL(p ‖ p̂) around the best point p̂ so far, with the same certificate
+        (:mod:`~icnn_rl.convex.bundle_entropy`); 0 is the paper's plain step. Not with
+        ``grad='implicit'``, whose adjoint is the plain sub-problem's.
     """
 
     method: str = "bundle_entropy"
@@ -52,13 +56,15 @@ class SolverConfig:
     momentum: float = 0.9
     entropy_weight: float = 1.0
     prune: bool = False
+    proximal: float = 0.0
 
     def __post_init__(self) -> None:
         if self.method not in SOLVER_METHODS:
             raise ValueError(f"solver method {self.method!r} is unknown; valid: {', '.join(SOLVER_METHODS)}")
-        if int(self.max_iter) < 1 or self.tol < 0 or self.atol < 0 or self.lr <= 0 or self.entropy_weight < 0:
+        if (int(self.max_iter) < 1 or self.tol < 0 or self.atol < 0 or self.lr <= 0 or self.entropy_weight < 0
+                or self.proximal < 0):
             raise ValueError(f"invalid solver settings {self}: need max_iter >= 1, tol >= 0, atol >= 0, "
-                             "lr > 0, entropy_weight >= 0")
+                             "lr > 0, entropy_weight >= 0, proximal >= 0")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,7 +100,7 @@ def _solve(energy: Energy, y0: Tensor, config: SolverConfig, bounds: Bounds | No
             raise ValueError("bundle_entropy needs a box (bounds); use a first-order method when unconstrained")
         result, _ = bundle_entropy(energy, y0, max_iter=config.max_iter, tol=config.tol, atol=config.atol,
                                    entropy_weight=config.entropy_weight, bounds=bounds, prune=config.prune,
-                                   times=times, first_cut=first_cut)
+                                   proximal=config.proximal, times=times, first_cut=first_cut)
         return result
     return first_order(energy, y0, method=config.method, max_iter=config.max_iter, lr=config.lr,
                        tol=config.tol, momentum=config.momentum, entropy_weight=config.entropy_weight,
@@ -173,6 +179,9 @@ def argmin(net: nn.Module, x: Tensor, y0: Tensor | None = None, config: SolverCo
     if config.method != "bundle_entropy" or bounds is None:
         raise ValueError("grad='implicit' differentiates the bundle entropy method on a box; "
                          "set method='bundle_entropy' and bounds")
+    if config.proximal != 0:
+        raise ValueError(f"grad='implicit' differentiates the plain bundle sub-problem; proximal={config.proximal} "
+                         "steps end at other multipliers: set proximal=0")
     with torch.no_grad():
         fixed = net.condition(x)
     result, bundle = bundle_entropy(fixed, y0, max_iter=config.max_iter, tol=config.tol, atol=config.atol,
