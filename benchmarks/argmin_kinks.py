@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import torch
+from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import load_agent
 from icnn_rl.agents.icnn.policies import ACTION_BOUNDS
 from icnn_rl.cli import configure_torch, write_text_atomic
 from icnn_rl.convex import certify, solve_from, within_tolerance
 from icnn_rl.convex.bundle_entropy import bundle_entropy, dual_objective, solve_dual
-from icnn_rl.convex.problem import binary_entropy, value_and_grad
+from icnn_rl.convex.problem import Energy, binary_entropy, value_and_grad
 from icnn_rl.rl.checkpoints import latest_checkpoint
 
 HEADER = ("| run | step | activation | ε | evaluations per row (agent's solve) | one cut certifies: at π(s') "
@@ -57,8 +59,19 @@ def active_cuts_certify(energy, bundle, argmin: torch.Tensor, eps: float, tol: f
     return within_tolerance(gap, objective, tol, atol), active.sum(1)
 
 
-def measure(run_dir: Path, states: int, tight_iter: int) -> str:
-    """One table row for the newest checkpoint of ``run_dir``."""
+class TargetProblem(NamedTuple):
+    """The TD target's argmin problem of a trained ICNN agent on next states of its own buffer."""
+
+    model: OffPolicyAlgorithm
+    observations: torch.Tensor   # [B, obs_dim] next states
+    net: torch.nn.Module         # the network whose argmin the TD target takes
+    energy: Energy               # a -> f(s', a) on those states
+    start: torch.Tensor          # the proposals π(s'), where the agent's solve starts
+
+
+def target_problem(run_dir: Path, states: int) -> TargetProblem:
+    """The newest checkpoint of ``run_dir`` (model and replay buffer) and ``states`` next states of
+    its buffer (numpy seed 0)."""
     found = latest_checkpoint(run_dir / "checkpoints")
     if found is None:
         raise SystemExit(f"{run_dir}: no complete checkpoint under checkpoints/; train with checkpoints first")
@@ -66,14 +79,18 @@ def measure(run_dir: Path, states: int, tight_iter: int) -> str:
     model = load_agent(model_path, device="cpu")
     model.load_replay_buffer(buffer_path)
     policy = model.policy
-    config = policy.target_solver
-    eps, tol, atol = config.entropy_weight, config.tol, config.atol
     np.random.seed(0)   # SB3's buffer samples with numpy's global generator
     obs = torch.as_tensor(model.replay_buffer.sample(states).next_observations).float()
     net = policy.q_net if policy.double_q else policy.q_net_target   # twin critics: f₁, as the agent's argmin
     with torch.no_grad():
-        energy = net.condition(obs)
-        start = policy.start(obs)
+        return TargetProblem(model, obs, net, net.condition(obs), policy.start(obs))
+
+
+def measure(run_dir: Path, states: int, tight_iter: int) -> str:
+    """One table row for the newest checkpoint of ``run_dir``."""
+    model, _, net, energy, start = target_problem(run_dir, states)
+    config = model.policy.target_solver
+    eps, tol, atol = config.entropy_weight, config.tol, config.atol
     agent, proposal_cert, _ = solve_from(energy, start, config, ACTION_BOUNDS)
     tight, bundle = bundle_entropy(energy, start, max_iter=tight_iter, tol=0.0, atol=1e-5,
                                    entropy_weight=eps, bounds=ACTION_BOUNDS)
