@@ -325,7 +325,7 @@ def _tensor_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: floa
     for t in range(K):
         f, g = _cuts(energy, t, p, rows, dtype, lo, span, times, first_cut)
         obj = f - eps * binary_entropy(p)
-        if t > 0:
+        if t > 0 and mu0 > 0:
             weight.copy_(torch.where(active, adapt_weight(weight, best, obj, model, mu0), weight))
         better = active & (obj < best)
         best.copy_(torch.where(better, obj, best))
@@ -355,7 +355,8 @@ def _tensor_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: floa
         active &= ~done
         step = primal_point(lam, proximal_cuts(G, best_p, weight) / (eps + weight).view(-1, 1, 1), 1.0)
         p.copy_(torch.where(active.unsqueeze(1), step, p))
-        model.copy_(torch.where(active, cut_model(G, h, present, p) - eps * binary_entropy(p), model))
+        if mu0 > 0:   # only the weight's rule reads the model
+            model.copy_(torch.where(active, cut_model(G, h, present, p) - eps * binary_entropy(p), model))
         if prune:
             present &= lam > 0
         if not bool(active.any()):

@@ -222,6 +222,19 @@ def _adapt_weight(weight: float, best: float, objective: float, model: float, mu
 
 
 @numba.njit(cache=True)
+def _model_value(G: np.ndarray, h: np.ndarray, present: np.ndarray, p: np.ndarray, eps: float) -> float:
+    """M(p) = max_i (g_i·p + h_i) − εH(p) over the present cuts (bundle_entropy.cut_model)."""
+    top = -np.inf
+    for c in range(G.shape[0]):
+        if present[c]:
+            s = h[c]
+            for j in range(G.shape[1]):
+                s += G[c, j] * p[j]
+            top = max(top, s)
+    return top - eps * _entropy(p)
+
+
+@numba.njit(cache=True)
 def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.ndarray, h: np.ndarray,
                  points: np.ndarray, present: np.ndarray, lam: np.ndarray, p: np.ndarray, best: np.ndarray,
                  best_p: np.ndarray, active: np.ndarray, converged: np.ndarray, iterations: np.ndarray,
@@ -235,7 +248,7 @@ def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.n
         b = rows[i]
         objective = f[i] - eps * _entropy(p[b])
         iterations[b] += 1
-        if t > 0:
+        if t > 0 and mu0 > 0.0:
             weight[b] = _adapt_weight(weight[b], best[b], objective, model[b], mu0)
         if objective < best[b]:
             best[b] = objective
@@ -274,14 +287,8 @@ def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.n
                 for c in range(k):
                     s += lam[b, c] * stepped[c, j]
                 p[b, j] = 1.0 / (1.0 + math.exp(s / (eps + mu)))
-            top = -np.inf           # the model M(p) at the next point
-            for c in range(k):
-                if present[b, c]:
-                    s = h[b, c]
-                    for j in range(n):
-                        s += G[b, c, j] * p[b, j]
-                    top = max(top, s)
-            model[b] = top - eps * _entropy(p[b])
+            if mu0 > 0.0:           # only the weight's rule reads the model
+                model[b] = _model_value(G[b, :k], h[b, :k], present[b, :k], p[b], eps)
         if prune:
             for c in range(K):
                 present[b, c] = present[b, c] and lam[b, c] > 0.0
