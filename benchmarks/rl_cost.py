@@ -20,6 +20,10 @@ Writes ``benchmarks/results/rl_cost.json`` after every cell (cells already there
 run there has finished, that run's training speed and wall hours beside the estimate:
 
     python -m benchmarks.rl_cost --runs runs/results    # measures only the cells not measured yet
+
+Once runs exist, their own pace is the better guide: :func:`remaining_hours` (the results
+benchmark's ``--dry-run``) takes a resumed run's pace so far, else the median pace of the cell's
+other seeds, and falls back on this table's estimate only for cells with no run yet.
 """
 
 from __future__ import annotations
@@ -38,7 +42,9 @@ from benchmarks.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
+from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
 from icnn_rl.rl.rollout import rollout
+from icnn_rl.rl.run import RunSpec
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COST_TABLE = RESULTS / "rl_cost.json"
@@ -87,6 +93,72 @@ def finished_run(runs: Path, env_id: str, agent: str) -> dict[str, float] | None
         return None
     return {"run_train_steps_per_second": metrics["env_steps_per_second"],
             "run_wall_hours": round(metrics["wall_seconds"] / 3600, 3)}
+
+
+def run_pace(run_dir: Path) -> tuple[int, float] | None:
+    """(env steps trained, wall seconds per env step, tests and checkpoints included) of one run
+    directory: from its ``metrics.json`` once it has finished, else from the timing saved with its
+    newest checkpoint; None when it has neither (or nothing was timed)."""
+    metrics = run_dir / "metrics.json"
+    if metrics.is_file():
+        timing = json.loads(metrics.read_text())
+        steps = timing.get("steps", 0)
+    else:
+        latest = latest_checkpoint(run_dir / "checkpoints")
+        if latest is None:
+            return None
+        steps, timing = checkpoint_step(latest[0]), checkpoint_timing(latest[0]) or {}
+    if not timing.get("timed_steps") or "wall_seconds" not in timing:
+        return None
+    return steps, timing["wall_seconds"] / timing["timed_steps"]
+
+
+def cell_pace(roots: list[Path], env_id: str, agent: str, skip: str = "") -> list[float]:
+    """The paces (:func:`run_pace`) of the runs ``<root>/<env>/<agent>/seed*`` but ``skip``, one per
+    seed: from the first of ``roots`` that has a pace for it."""
+    paces: dict[str, float] = {}
+    for root in roots:
+        for path in sorted((root / env_id / agent).glob("seed*")):
+            if path.name != skip and path.name not in paces and (found := run_pace(path)) is not None:
+                paces[path.name] = found[1]
+    return list(paces.values())
+
+
+def estimate_ratio(agent: str, costs: dict[str, dict[str, dict[str, Any]]], roots: list[Path]) -> float | None:
+    """The median, over ``agent``'s cells that have both, of measured hours per run (the median pace
+    of the cell's runs under ``roots`` × its budget) over the fresh-model estimate; None without one."""
+    ratios = []
+    for env_id, cells in costs.items():
+        paces = cell_pace(roots, env_id, agent)
+        if agent in cells and paces:
+            ratios.append(float(np.median(paces)) * task_for(env_id).budget / 3600 / cells[agent]["hours"])
+    return float(np.median(ratios)) if ratios else None
+
+
+def remaining_hours(spec: RunSpec, costs: dict[str, dict[str, dict[str, Any]]],
+                    records: Path | None = None) -> tuple[float | None, str]:
+    """CPU hours ``spec`` still needs, and where the pace comes from, first found of: the run's own
+    pace so far (a resumed run: its remaining steps at that pace); the median pace of the cell's other
+    seeds (their run directories beside it, or their published records under ``records``); the
+    fresh-model estimate of ``costs``, times :func:`estimate_ratio` of the agent where it has one.
+    (None, "no estimate") when there is none of these. A pace is the one its run met, under that
+    machine's load; ICNN's solves may slow as training goes on."""
+    own = run_pace(spec.run_dir) if spec.resume else None
+    if own is not None:
+        steps, pace = own
+        return max(spec.steps - steps, 0) * pace / 3600, f"its own pace up to step {steps}"
+    roots = [root for root in (spec.log_dir, records) if root is not None]
+    paces = cell_pace(roots, spec.env_id, spec.agent, spec.run_dir.name)
+    if paces:
+        return spec.steps * float(np.median(paces)) / 3600, f"median pace of the cell's {len(paces)} other seed(s)"
+    estimate = costs.get(spec.env_id, {}).get(spec.agent)
+    if estimate is None:
+        return None, "no estimate"
+    hours = estimate["hours"] * spec.steps / task_for(spec.env_id).budget
+    ratio = estimate_ratio(spec.agent, costs, roots)
+    if ratio is None:
+        return hours, "fresh-model estimate"
+    return hours * ratio, f"fresh-model estimate × {ratio:.1f}, the median ratio of {spec.agent}'s measured cells"
 
 
 def load_costs(path: Path = COST_TABLE) -> dict[str, dict[str, dict[str, Any]]]:

@@ -42,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.rl_cost import load_costs
+from benchmarks.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
@@ -151,6 +151,21 @@ def plan(
     return ranked
 
 
+def plan_text(todo: Sequence[RunSpec], costs: dict[str, dict[str, dict[str, Any]]], records: Path) -> str:
+    """The runs still to do, one line each with its CPU hours still needed and their source
+    (:func:`benchmarks.rl_cost.remaining_hours`), and the total."""
+    lines, total, unknown = [], 0.0, 0
+    for spec in todo:
+        hours, source = remaining_hours(spec, costs, records)
+        name = f"{spec.env_id}/{spec.agent}/seed{spec.seed}" + (" (resume)" if spec.resume else "")
+        lines.append(f"{name}: " + (f"{hours:.1f} CPU h ({source})" if hours is not None else source))
+        total += hours or 0.0
+        unknown += hours is None
+    lines.append(f"{len(todo)} runs, about {total:.1f} CPU hours"
+                 + (f" ({unknown} without an estimate)" if unknown else ""))
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--log-dir", type=Path, default=Path("runs/results"))
@@ -166,15 +181,17 @@ def main() -> None:
     parser.add_argument("--records", type=Path, default=RESULTS,
                         help="where the runs' small records are copied (default: the repository's results/rl)")
     parser.add_argument("--publish-only", action="store_true", help="copy the records and stop")
-    parser.add_argument("--dry-run", action="store_true", help="print the runs still to do, in order, and stop")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the runs still to do, in order, with the CPU hours each still needs, and stop")
     args = parser.parse_args()
     if args.publish_only:
         print(f"{publish(args.log_dir, args.records)} runs' records copied to {args.records}")
         return
-    specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, load_costs())
+    costs = load_costs()
+    specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, costs)
     todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
     if args.dry_run:
-        print("\n".join(f"{s.env_id}/{s.agent}/seed{s.seed}" + (" (resume)" if s.resume else "") for s in todo))
+        print(plan_text(todo, costs, args.records))
         return
 
     def finished(outcome: RunOutcome) -> None:

@@ -294,3 +294,36 @@ def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tm
     doc.write_text(f"intro\n{rl_results.BLOCK_BEGIN}\nold\n{rl_results.BLOCK_END}\noutro\n")
     rl_results.write_quoted_results(rl_results.RESULTS, [doc])
     assert doc.read_text() == f"intro\n{rl_results.BLOCK_BEGIN}\n{block.rstrip()}\n{rl_results.BLOCK_END}\noutro\n"
+
+
+def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scaled_estimate(
+    tmp_path: Path, rl_results
+) -> None:
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    budget = task_for("Hopper-v5").budget
+    # Hopper icnn: seed 0 finished (published record: 0.04 s per step), seed 1 stopped at a checkpoint
+    (records / "Hopper-v5" / "icnn" / "seed0").mkdir(parents=True)
+    (records / "Hopper-v5" / "icnn" / "seed0" / "metrics.json").write_text(
+        json.dumps({"steps": budget, "timed_steps": budget, "wall_seconds": 0.04 * budget}))
+    checkpoints = runs / "Hopper-v5" / "icnn" / "seed1" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (runs / "Hopper-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\n")
+    for step in (20000, 40000):   # the newest complete checkpoint counts
+        (checkpoints / f"step{step}.zip").write_bytes(b"model")
+        (checkpoints / f"step{step}.buffer.pkl").write_bytes(b"buffer")
+        (checkpoints / f"step{step}.timing.json").write_text(
+            json.dumps({"timed_steps": step, "wall_seconds": 0.018 * step}))
+    costs = {"Hopper-v5": {"icnn": {"hours": 0.5}}, "Swimmer-v5": {"icnn": {"hours": 0.25}},
+             "Ant-v5": {"ddpg": {"hours": 0.3}}}
+    specs = unfinished(rl_results.plan(runs, ["Hopper-v5", "Swimmer-v5", "Ant-v5", "Walker2d-v5"],
+                                       ["icnn", "ddpg"], [1, 2], "seed"))
+    lines = rl_results.plan_text(specs, costs, records).splitlines()
+    assert lines[0] == "Hopper-v5/icnn/seed1 (resume): 0.3 CPU h (its own pace up to step 40000)"   # 60k × 0.018 s
+    assert lines[1] == "Hopper-v5/ddpg/seed1: no estimate"
+    # Hopper icnn's median pace (0.029 s) gives 0.81 h per run against its estimate of 0.5 h: ratio 1.6
+    assert lines[2] == ("Swimmer-v5/icnn/seed1: 0.4 CPU h (fresh-model estimate × 1.6, the median ratio of "
+                        "icnn's measured cells)")
+    assert lines[5] == "Ant-v5/ddpg/seed1: 0.3 CPU h (fresh-model estimate)"
+    seed2 = next(line for line in lines if line.startswith("Hopper-v5/icnn/seed2"))
+    assert seed2 == "Hopper-v5/icnn/seed2: 0.8 CPU h (median pace of the cell's 2 other seed(s))"
+    assert lines[-1] == f"{len(specs)} runs, about 2.5 CPU hours (10 without an estimate)"

@@ -51,11 +51,19 @@ def write_checkpoint(
     return path
 
 
+def checkpoint_step(model_path: Path) -> int:
+    """The env step of the checkpoint ``<dir>/step<N>.zip``: N."""
+    match = _NAME.match(model_path.name)
+    if match is None:
+        raise ValueError(f"{model_path} is not a checkpoint's model file (step<N>.zip)")
+    return int(match.group(1))
+
+
 def latest_checkpoint(directory: Path) -> tuple[Path, Path] | None:
     """(model, replay buffer) of the newest complete checkpoint in ``directory``, if any."""
     if not directory.is_dir():
         return None
-    steps = [int(m.group(1)) for p in directory.iterdir() if (m := _NAME.match(p.name))]
+    steps = [checkpoint_step(p) for p in directory.iterdir() if _NAME.match(p.name)]
     for step in sorted(steps, reverse=True):
         buffer = directory / f"step{step}.buffer.pkl"
         if buffer.exists():
