@@ -38,13 +38,14 @@ stands: ``grid_status``) is rewritten from the records too, after every finished
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from benchmarks.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
-from icnn_rl.cli import replace_marked, write_text_atomic
+from icnn_rl.cli import replace_marked, report_interrupted, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
 from icnn_rl.report import RunCurve, load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
@@ -204,7 +205,11 @@ def main() -> None:
         write_report(args.log_dir, args.log_dir / "report")
         publish(args.log_dir, args.records)
 
-    outcomes = run_grid(todo, args.backend, args.workers, args.address, finished)
+    try:
+        outcomes = run_grid(todo, args.backend, args.workers, args.address, finished)
+    except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM: the runs in progress have checkpointed
+        publish(args.log_dir, args.records)   # their partial records too
+        sys.exit(report_interrupted(parser.prog, exc))
     print(summary(outcomes), flush=True)
 
 

@@ -25,6 +25,7 @@ import yaml
 
 DEVICES = ("cpu", "cuda", "auto")
 EXIT_ERROR = 2  # argparse's status for bad input; every command uses it for any input error
+EXIT_INTERRUPTED = 130  # the shell's status of a command stopped by Ctrl-C (128 + SIGINT)
 # The directory above the package: the repository root in a checkout (site-packages when installed).
 CHECKOUT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,6 +44,13 @@ def report_error(prog: str, message: object) -> int:
     """Print the convention's one error line for ``prog`` and return its exit status."""
     print(f"{prog}: error: {message}", file=sys.stderr)
     return EXIT_ERROR
+
+
+def report_interrupted(prog: str, exc: KeyboardInterrupt) -> int:
+    """Print one line for a command stopped by Ctrl-C or SIGTERM (a stopped run's line says where
+    its checkpoint is) and return the shell's status for it."""
+    print(f"{prog}: interrupted" + (f": {exc}" if str(exc) else ""), file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 # ---------------------------------------------------------------------------------------- configs

@@ -24,6 +24,7 @@ from icnn_rl.cli import (
     check_output_dir,
     command_parser,
     report_error,
+    report_interrupted,
     resolve_device,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
@@ -129,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         specs = plan_runs(args)
     except (AgentError, EnvError, ConfigError, BackendError, ValueError) as exc:
         return report_error(parser.prog, exc)
-    outcomes = run_grid(specs, args.backend, args.workers, args.address, partial(report, parser.prog))
+    try:
+        outcomes = run_grid(specs, args.backend, args.workers, args.address, partial(report, parser.prog))
+    except KeyboardInterrupt as exc:   # Ctrl-C or SIGTERM: the runs in progress have checkpointed
+        return report_interrupted(parser.prog, exc)
     if len(outcomes) > 1:
         print(summary(outcomes), flush=True)
     print(f"TensorBoard: tensorboard --logdir {args.log_dir}")

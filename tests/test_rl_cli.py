@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from icnn_rl import evaluate, report, train
 from icnn_rl.agents import AGENTS, ICNN
 from icnn_rl.agents.naf import NAFPolicy
 from icnn_rl.rl.build import build_model
-from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint
+from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
 from icnn_rl.rl.config import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -150,6 +151,56 @@ def test_killed_run_leaves_a_loadable_checkpoint(tmp_path: Path) -> None:
     assert model.num_timesteps >= 180 and model.replay_buffer.size() == model.num_timesteps
     timing = checkpoint_timing(model_path)  # a resume continues the run's time from here
     assert timing is not None and timing["timed_steps"] == model.num_timesteps and timing["invocations"] == 1
+
+
+def test_sigterm_checkpoints_the_current_step_and_stops_then_resume_finishes(tmp_path: Path) -> None:
+    args = [sys.executable, str(ROOT / "train.py"), "--agent", "ddpg", "--log-dir", str(tmp_path), *FAST,
+            "--set", "checkpoint_interval=100000"]   # no periodic checkpoint before the signal
+    process = subprocess.Popen([*args, "--steps", "100000"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    run_dir = tmp_path / "InvertedPendulum-v5" / "ddpg" / "seed0"
+    deadline = time.time() + 240
+    while time.time() < deadline and not (
+        (run_dir / "evaluations.csv").exists() and max(steps_in(run_dir / "evaluations.csv"), default=0) >= 200
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    model_path, buffer_path = latest_checkpoint(run_dir / "checkpoints")
+    step = checkpoint_step(model_path)
+    assert step >= 200 and f"stopped by a signal at step {step} of 100000" in stderr
+    assert "--resume" in stderr and "Traceback" not in stderr and not (run_dir / "model.zip").exists()
+    model = evaluate.load_model(model_path)
+    model.load_replay_buffer(buffer_path)
+    assert model.num_timesteps == step and model.replay_buffer.size() == step
+    resumed = run_cli(*args[1:], "--steps", str(step + 100), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads((run_dir / "metrics.json").read_text())["steps"] == step + 100
+    assert steps_in(run_dir / "evaluations.csv") == list(range(0, step + 101, 50))   # tests every 50, none twice
+
+
+def test_sigterm_to_a_grid_of_workers_checkpoints_the_running_runs_and_starts_no_more(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "train.py"), "--agent", "ddpg", "--seeds", "0", "1", "2", "--workers", "2",
+         "--steps", "100000", "--log-dir", str(tmp_path), *FAST, "--set", "checkpoint_interval=100000"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    runs = [tmp_path / "InvertedPendulum-v5" / "ddpg" / f"seed{seed}" for seed in (0, 1, 2)]
+
+    def tested(run_dir: Path) -> int:
+        return max(steps_in(run_dir / "evaluations.csv"), default=0) if (run_dir / "evaluations.csv").exists() else 0
+
+    deadline = time.time() + 240
+    while time.time() < deadline and min(tested(run_dir) for run_dir in runs[:2]) < 200:
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGTERM)   # the whole group, as a scheduler's stop
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "stopped by a signal at step" in stderr and "Traceback" not in stderr
+    for run_dir in runs[:2]:
+        model_path, _ = latest_checkpoint(run_dir / "checkpoints")
+        assert checkpoint_step(model_path) >= 200 and not (run_dir / "model.zip").exists()
+    assert not runs[2].exists()   # the queued run never started
 
 
 @pytest.mark.parametrize(

@@ -113,15 +113,31 @@ class AtomicCheckpointCallback(BaseCallback):
         self.directory, self.interval, self.timing = directory, interval, timing
         self.seconds = 0.0
         self._last = 0
+        self.stop_requested = False   # set by request_stop
+        self.stopped = False          # a checkpoint was written for the stop; training ends
+
+    @property
+    def last_step(self) -> int:
+        """The env step of the newest checkpoint this callback wrote (or the one training started from)."""
+        return self._last
+
+    def request_stop(self) -> None:
+        """Checkpoint at the end of the current env step, then stop training (safe to call from a
+        signal handler: it only sets a flag)."""
+        self.stop_requested = True
 
     def _on_training_start(self) -> None:
         self._last = self.num_timesteps
 
     def _on_step(self) -> bool:
-        return True
+        return not self.stopped
 
     def _on_rollout_end(self) -> None:
-        if self.num_timesteps // self.interval > self._last // self.interval:
+        if self.stop_requested and not self.stopped:
+            if self._last != self.num_timesteps:
+                self.save()
+            self.stopped = True
+        elif self.num_timesteps // self.interval > self._last // self.interval:
             self.save()
 
     def save(self) -> None:

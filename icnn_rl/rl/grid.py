@@ -9,22 +9,28 @@
 Either way every run writes its usual directory under the spec's ``log_dir`` (on a cluster, a
 directory every node sees), ``--resume`` means the same, and a run that fails (it diverges, its
 directory exists without ``--resume``, its worker dies) is one :class:`RunOutcome` with an error
-line while the other runs go on; :func:`summary` names which runs finished and which failed.
+line while the other runs go on; :func:`summary` names which runs finished and which failed. A stop
+by the user or a scheduler (Ctrl-C, SIGTERM: :class:`~icnn_rl.rl.run.RunInterrupted`) is not a
+failed run: the runs in progress checkpoint and stop, no further run starts, and the interrupt
+reaches the caller.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from icnn_rl.rl.run import RunError, RunResult, RunSpec, train_run
+from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, train_run
 
 BACKENDS = ("process", "ray")
 RAY_EXTRA = (
@@ -110,19 +116,47 @@ def connect_ray(workers: int | None, address: str | None) -> bool:
     return True
 
 
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt in this (main) thread, as Ctrl-C does: a grid's parent
+    process then waits for its workers, which got the signal too when it was sent to the process
+    group (``kill -TERM -- -<pgid>``, a scheduler's stop), to checkpoint and stop."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(number: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _run_in_processes(specs: Sequence[RunSpec], workers: int, done: Callable[[RunOutcome], None]) -> None:
     if workers == 1:
         for spec in specs:
             done(attempt(spec))
         return
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool, \
+            _sigterm_as_interrupt():
         futures: dict[Future[RunOutcome], RunSpec] = {pool.submit(attempt, spec): spec for spec in specs}
-        for future in as_completed(futures):
-            try:
-                outcome = dataclasses.replace(future.result(), spec=futures[future])
-            except BrokenProcessPool as exc:  # a worker process died (killed, out of memory)
-                outcome = RunOutcome(futures[future], error=f"{type(exc).__name__}: {exc}")
-            done(outcome)
+        try:
+            for future in as_completed(futures):
+                try:
+                    outcome = dataclasses.replace(future.result(), spec=futures[future])
+                except BrokenProcessPool as exc:  # a worker process died (killed, out of memory)
+                    outcome = RunOutcome(futures[future], error=f"{type(exc).__name__}: {exc}")
+                done(outcome)
+        except KeyboardInterrupt:   # Ctrl-C, or a run stopped by a signal: start no more runs
+            pool.shutdown(wait=True, cancel_futures=True)
+            stopped = [str(f.exception()) for f in futures if f.done() and not f.cancelled()
+                       and isinstance(f.exception(), RunInterrupted) and str(f.exception())]
+            if not stopped:
+                raise
+            raise RunInterrupted("; ".join(stopped)) from None
 
 
 def _run_on_ray(

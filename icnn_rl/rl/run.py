@@ -6,11 +6,17 @@ and ``metrics.json`` (wall time and training throughput of the whole run, see :c
 While a process trains the run it holds an advisory lock on ``.lock`` there (POSIX ``flock``,
 released when the process ends, however it ends), so a second grid over the same ``--log-dir``
 cannot train the same run at once.
+
+SIGTERM or SIGINT (a scheduler's preemption, ``kill``, Ctrl-C) stops a run at the end of its current
+env step with a checkpoint there, so no trained step is lost, and raises :class:`RunInterrupted`;
+a second signal acts as it did before (e.g. Ctrl-C again stops at once).
 """
 
 from __future__ import annotations
 
 import fcntl
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +39,18 @@ from icnn_rl.rl.evaluations import truncate_evaluations
 
 LOCK_NAME = ".lock"
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_STOP = threading.Event()   # this process got a stop signal while training: it starts no further run
 
 
 class RunError(RuntimeError):
     """A run that cannot go on: its directory cannot be used as asked (e.g. it exists and
     --resume was not given), or its network diverged."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by a signal after a checkpoint at its current step. Like Ctrl-C it stops the
+    whole grid (a grid goes on past a failed run, not past the user's or the scheduler's stop)."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,33 @@ def _exclusive(run_dir: Path) -> Iterator[None]:
         yield
 
 
+@contextmanager
+def _checkpoint_on_signal(checkpointer: AtomicCheckpointCallback) -> Iterator[None]:
+    """While training, the first SIGTERM or SIGINT asks ``checkpointer`` to checkpoint and stop
+    (the module docstring) and puts the previous handlers back. Signal handlers can only be set in
+    the main thread: elsewhere (e.g. a thread of a Ray worker) signals keep their previous effect."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in STOP_SIGNALS}
+
+    def restore() -> None:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+    def stop(number: int, frame: object) -> None:
+        _STOP.set()
+        checkpointer.request_stop()
+        restore()
+
+    for number in STOP_SIGNALS:
+        signal.signal(number, stop)
+    try:
+        yield
+    finally:
+        restore()
+
+
 def is_training(run_dir: Path) -> bool:
     """Whether another process holds ``run_dir``'s lock now, i.e. is training it (see the module
     docstring): its records are then a run in progress, not a stopped one."""
@@ -214,11 +254,17 @@ def _learn(
     start = model.num_timesteps
     try:
         if spec.steps > start:
-            model.learn(
-                spec.steps - start,
-                callback=callbacks,
-                reset_num_timesteps=start == 0,
-                progress_bar=spec.progress,
+            with _checkpoint_on_signal(checkpointer):
+                model.learn(
+                    spec.steps - start,
+                    callback=callbacks,
+                    reset_num_timesteps=start == 0,
+                    progress_bar=spec.progress,
+                )
+        if checkpointer.stopped and checkpointer.last_step < spec.steps:
+            raise RunInterrupted(
+                f"{spec.agent} on {spec.env_id} seed {spec.seed} stopped by a signal at step {checkpointer.last_step} "
+                f"of {spec.steps}, checkpoint written: repeat the command with --resume to continue"
             )
         checkpointer.init_callback(model)
         checkpointer.save()   # the final checkpoint, also checked for divergence
@@ -234,6 +280,9 @@ def _learn(
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model,
     holding the run directory's lock."""
+    if _STOP.is_set():   # e.g. a worker of a grid that was stopped, given a run queued before the stop
+        raise RunInterrupted(f"{spec.agent} on {spec.env_id} seed {spec.seed} not started: this process "
+                             "was asked to stop")
     with _exclusive(spec.run_dir):
         return _train_locked(spec)
 
