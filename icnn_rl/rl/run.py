@@ -264,7 +264,7 @@ def _learn(
         if checkpointer.stopped and checkpointer.last_step < spec.steps:
             raise RunInterrupted(
                 f"{spec.agent} on {spec.env_id} seed {spec.seed} stopped by a signal at step {checkpointer.last_step} "
-                f"of {spec.steps}, checkpoint written: repeat the command with --resume to continue"
+                f"of {spec.steps}, checkpoint written: continue it with train.py --resume (a results or search grid: repeat its command)"
             )
         checkpointer.init_callback(model)
         checkpointer.save()   # the final checkpoint, also checked for divergence
