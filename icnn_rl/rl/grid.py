@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
-from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, train_run
+from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, stop_signalled, train_run
 
 BACKENDS = ("process", "ray")
 RAY_EXTRA = (
@@ -116,6 +116,14 @@ def connect_ray(workers: int | None, address: str | None) -> bool:
     return True
 
 
+def _attempt_in_worker(spec: RunSpec) -> RunOutcome:
+    """:func:`attempt` in a pool worker, unless a stop signal reached this worker: a run queued to
+    it before the stop is not started."""
+    if stop_signalled():
+        raise RunInterrupted(f"{spec.agent} on {spec.env_id} seed {spec.seed} not started: its worker was stopped")
+    return attempt(spec)
+
+
 @contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM raises KeyboardInterrupt in this (main) thread, as Ctrl-C does: a grid's parent
@@ -142,7 +150,7 @@ def _run_in_processes(specs: Sequence[RunSpec], workers: int, done: Callable[[Ru
         return
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool, \
             _sigterm_as_interrupt():
-        futures: dict[Future[RunOutcome], RunSpec] = {pool.submit(attempt, spec): spec for spec in specs}
+        futures: dict[Future[RunOutcome], RunSpec] = {pool.submit(_attempt_in_worker, spec): spec for spec in specs}
         try:
             for future in as_completed(futures):
                 try:

@@ -40,7 +40,7 @@ from icnn_rl.rl.evaluations import truncate_evaluations
 LOCK_NAME = ".lock"
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-_STOP = threading.Event()   # this process got a stop signal while training: it starts no further run
+_STOP = threading.Event()   # this process got a stop signal while training (stop_signalled)
 
 
 class RunError(RuntimeError):
@@ -198,6 +198,12 @@ def _checkpoint_on_signal(checkpointer: AtomicCheckpointCallback) -> Iterator[No
         restore()
 
 
+def stop_signalled() -> bool:
+    """Whether this process got a stop signal while training (a grid's worker then starts no run
+    that was queued to it before the stop)."""
+    return _STOP.is_set()
+
+
 def is_training(run_dir: Path) -> bool:
     """Whether another process holds ``run_dir``'s lock now, i.e. is training it (see the module
     docstring): its records are then a run in progress, not a stopped one."""
@@ -280,9 +286,6 @@ def _learn(
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model,
     holding the run directory's lock."""
-    if _STOP.is_set():   # e.g. a worker of a grid that was stopped, given a run queued before the stop
-        raise RunInterrupted(f"{spec.agent} on {spec.env_id} seed {spec.seed} not started: this process "
-                             "was asked to stop")
     with _exclusive(spec.run_dir):
         return _train_locked(spec)
 
