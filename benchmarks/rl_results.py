@@ -19,7 +19,11 @@ Runs go through ``train.py``'s backends (``icnn_rl.rl.grid``): one at a time in 
 torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks. Finished
 runs (a ``model.zip`` in the run directory, or a ``metrics.json`` among the published records: delete
 a record to re-train its cell) are skipped and interrupted ones resumed from their checkpoints when
-the command is repeated;
+the command is repeated. A published record trained with an older config (one the report's
+"Settings" lists) does not count as done: its run is trained again under today's packaged config and
+its records replaced when it finishes, unless its finished run directory is still under
+``--log-dir`` (move that aside first; the plan names such runs). Records of today's config are
+never overwritten by an older config's run;
 a failed run (e.g. diverged) does not stop the others. After every finished run the report
 (``report.md`` with the paper's statistic and each agent's training throughput, and one PNG per env)
 is rewritten in ``<log-dir>/report``, and the small records of every run under ``--log-dir``
@@ -43,11 +47,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from benchmarks.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, report_interrupted, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
-from icnn_rl.report import RunCurve, load_runs, results_markdown, write_report
+from icnn_rl.report import RunCurve, config_differences, load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.run import RunSpec, is_training
@@ -92,13 +98,34 @@ def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> 
         write_text_atomic(path, replace_marked(path.read_text(), BLOCK_BEGIN, BLOCK_END, block))
 
 
+def config_is_current(run_dir: Path) -> bool:
+    """Whether the ``config.yaml`` of ``run_dir`` (``<env>/<agent>/seed<k>``) trains as the packaged
+    configs resolve today (:func:`icnn_rl.report.config_differences` finds nothing); a run directory
+    without one has nothing to hold against it."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return True
+    packaged = resolve_config(run_dir.parent.name, run_dir.parent.parent.name)
+    return not config_differences(yaml.safe_load(path.read_text()), packaged)
+
+
+def finished_record(run_dir: Path) -> bool:
+    """Whether ``run_dir`` holds a finished run's records (its ``metrics.json``)."""
+    return (run_dir / "metrics.json").is_file()
+
+
 def publish_records(log_dir: Path, records: Path) -> int:
     """Copy the small records of every ``<env>/<agent>/seed<k>`` run under ``log_dir`` to the same
     place under ``records`` (atomically, file by file), except runs another process is training now
-    (:func:`icnn_rl.rl.run.is_training`: their records are published once they stop); returns how
-    many runs were copied."""
+    (:func:`icnn_rl.rl.run.is_training`: their records are published once they stop) and runs of an
+    older config where ``records`` holds a finished run of today's; returns how many runs were copied."""
+
+    def replaces_current(run_dir: Path) -> bool:
+        target = records / run_dir.relative_to(log_dir)
+        return finished_record(target) and config_is_current(target) and not config_is_current(run_dir)
+
     runs = sorted(path.parent for path in log_dir.glob("*/*/seed*/evaluations.csv")
-                  if not is_training(path.parent))
+                  if not is_training(path.parent) and not replaces_current(path.parent))
     for run_dir in runs:
         (records / run_dir.relative_to(log_dir)).mkdir(parents=True, exist_ok=True)
         for name in RECORDS:
@@ -117,9 +144,34 @@ def publish(log_dir: Path, records: Path) -> int:
 
 
 def published(spec: RunSpec, log_dir: Path, records: Path) -> bool:
-    """Whether ``records`` holds the finished record (its ``metrics.json``) of ``spec``'s run: a new
-    machine has the committed records but not the run directories."""
-    return (records / spec.run_dir.relative_to(log_dir) / "metrics.json").is_file()
+    """Whether ``records`` holds the finished record (its ``metrics.json``) of ``spec``'s run, trained
+    with today's config (:func:`config_is_current`): a new machine has the committed records but not
+    the run directories."""
+    record = records / spec.run_dir.relative_to(log_dir)
+    return finished_record(record) and config_is_current(record)
+
+
+def outdated(specs: Sequence[RunSpec], log_dir: Path, records: Path) -> tuple[list[RunSpec], list[RunSpec]]:
+    """The runs of ``specs`` whose published record was trained with an older config: those the
+    plan trains again, and those it cannot because their finished run directory (of that config) is
+    still under ``log_dir``."""
+    older = [spec for spec in specs if finished_record(records / spec.run_dir.relative_to(log_dir))
+             and not published(spec, log_dir, records)]
+    blocked = [spec for spec in older if (spec.run_dir / "model.zip").exists()]
+    return [spec for spec in older if spec not in blocked], blocked
+
+
+def outdated_text(specs: Sequence[RunSpec], log_dir: Path, records: Path) -> str:
+    """What :func:`outdated` finds, in a line or two (empty if nothing)."""
+    retrained, blocked = outdated(specs, log_dir, records)
+    lines = []
+    if retrained:
+        lines.append("trained again under today's config (their records used an older one): "
+                     + ", ".join(str(spec.run_dir.relative_to(log_dir)) for spec in retrained))
+    if blocked:
+        lines.append("records of an older config, not trained again while their finished run directory "
+                     f"is under {log_dir} (move it aside to re-train): " + ", ".join(str(spec.run_dir.relative_to(log_dir)) for spec in blocked))
+    return "\n".join(lines)
 
 
 def plan(
@@ -191,9 +243,12 @@ def main() -> None:
     costs = load_costs()
     specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, costs)
     todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
+    older = outdated_text(specs, args.log_dir, args.records)
     if args.dry_run:
-        print(plan_text(todo, costs, args.records))
+        print(plan_text(todo, costs, args.records) + (f"\n{older}" if older else ""))
         return
+    if older:
+        print(older, flush=True)
 
     def finished(outcome: RunOutcome) -> None:
         result = outcome.result

@@ -327,3 +327,36 @@ def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scale
     seed2 = next(line for line in lines if line.startswith("Hopper-v5/icnn/seed2"))
     assert seed2 == "Hopper-v5/icnn/seed2: 0.8 CPU h (median pace of the cell's 2 other seed(s))"
     assert lines[-1] == f"{len(specs)} runs, about 2.5 CPU hours (10 without an estimate)"
+
+
+def test_a_record_of_an_older_config_is_trained_again_and_never_overwrites_todays(tmp_path: Path, rl_results) -> None:
+    runs, records = tmp_path / "runs", tmp_path / "records"
+    today = resolve_config("icnn", "Hopper-v5")
+    older = {**today, "act_solver": {**today["act_solver"], "proximal": 0.0}}
+
+    def write_run(root: Path, seed: int, config: dict, finished: bool = True) -> Path:
+        run_dir = root / "Hopper-v5" / "icnn" / f"seed{seed}"
+        run_dir.mkdir(parents=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({**config, "steps": 1000}))
+        write_evaluations(run_dir / "evaluations.csv", [(100 * i, float(seed)) for i in range(11)])
+        if finished:
+            (run_dir / "metrics.json").write_text("{}")
+        return run_dir
+
+    write_run(records, 0, older)       # published with an older config, no run directory here
+    write_run(records, 1, today)       # published with today's config
+    write_run(records, 2, older)       # older config, and its finished run directory is still here
+    (write_run(runs, 2, older) / "model.zip").write_bytes(b"model")
+    specs = rl_results.plan(runs, ["Hopper-v5"], ["icnn"], [0, 1, 2], "seed")
+    assert [rl_results.published(s, runs, records) for s in specs] == [False, True, False]
+    retrained, blocked = rl_results.outdated(specs, runs, records)
+    assert [s.seed for s in retrained] == [0] and [s.seed for s in blocked] == [2]
+    text = rl_results.outdated_text(specs, runs, records)
+    assert "Hopper-v5/icnn/seed0" in text.splitlines()[0] and "move it aside" in text.splitlines()[1]
+    # a run of an older config does not overwrite today's finished record; one of today's replaces an older
+    write_run(runs, 1, older)
+    write_run(runs, 0, today)
+    before = (records / "Hopper-v5" / "icnn" / "seed1" / "evaluations.csv").read_text()
+    assert rl_results.publish_records(runs, records) == 2   # seeds 0 and 2
+    assert (records / "Hopper-v5" / "icnn" / "seed1" / "evaluations.csv").read_text() == before
+    assert rl_results.published(specs[0], runs, records)
