@@ -164,13 +164,16 @@ def outdated(specs: Sequence[RunSpec], log_dir: Path, records: Path) -> tuple[li
 def outdated_text(specs: Sequence[RunSpec], log_dir: Path, records: Path) -> str:
     """What :func:`outdated` finds, in a line or two (empty if nothing)."""
     retrained, blocked = outdated(specs, log_dir, records)
+
+    def names(runs: list[RunSpec]) -> str:
+        return ", ".join(str(spec.run_dir.relative_to(log_dir)) for spec in runs)
+
     lines = []
     if retrained:
-        lines.append("trained again under today's config (their records used an older one): "
-                     + ", ".join(str(spec.run_dir.relative_to(log_dir)) for spec in retrained))
+        lines.append(f"trained again under today's config (their records used an older one): {names(retrained)}")
     if blocked:
-        lines.append("records of an older config, not trained again while their finished run directory "
-                     f"is under {log_dir} (move it aside to re-train): " + ", ".join(str(spec.run_dir.relative_to(log_dir)) for spec in blocked))
+        lines.append("records of an older config, not trained again while their finished run directory is under "
+                     f"{log_dir} (move it aside to re-train): {names(blocked)}")
     return "\n".join(lines)
 
 
