@@ -16,7 +16,8 @@ earlier benchmark's order; its grid (the three 10k tasks with 3 seeds, then Half
         Reacher-v5 && python -m benchmarks.rl_results --order seed --envs HalfCheetah-v5 --seeds 0
 
 Runs go through ``train.py``'s backends (``icnn_rl.rl.grid``): one at a time in this process (one
-torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks. Finished
+torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks; the command
+first prints its plan (what ``--dry-run`` prints: the runs still to do with their CPU hours). Finished
 runs (a ``model.zip`` in the run directory, or a ``metrics.json`` among the published records: delete
 a record to re-train its cell) are skipped and interrupted ones resumed from their checkpoints when
 the command is repeated. A published record trained with an older config (one the report's
@@ -238,7 +239,8 @@ def main() -> None:
                         help="where the runs' small records are copied (default: the repository's results/rl)")
     parser.add_argument("--publish-only", action="store_true", help="copy the records and stop")
     parser.add_argument("--dry-run", action="store_true",
-                        help="print the runs still to do, in order, with the CPU hours each still needs, and stop")
+                        help="print the runs still to do, in order, with the CPU hours each still needs (what a "
+                             "run prints first), and stop")
     args = parser.parse_args()
     if args.publish_only:
         print(f"{publish(args.log_dir, args.records)} runs' records copied to {args.records}")
@@ -247,11 +249,9 @@ def main() -> None:
     specs = plan(args.log_dir, args.envs, args.agents, args.seeds, args.order, args.first, costs)
     todo = [spec for spec in unfinished(specs) if not published(spec, args.log_dir, args.records)]
     older = outdated_text(specs, args.log_dir, args.records)
+    print(plan_text(todo, costs, args.records) + (f"\n{older}" if older else ""), flush=True)
     if args.dry_run:
-        print(plan_text(todo, costs, args.records) + (f"\n{older}" if older else ""))
         return
-    if older:
-        print(older, flush=True)
 
     def finished(outcome: RunOutcome) -> None:
         result = outcome.result

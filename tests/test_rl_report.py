@@ -360,3 +360,27 @@ def test_a_record_of_an_older_config_is_trained_again_and_never_overwrites_today
     assert rl_results.publish_records(runs, records) == 2   # seeds 0 and 2
     assert (records / "Hopper-v5" / "icnn" / "seed1" / "evaluations.csv").read_text() == before
     assert rl_results.published(specs[0], runs, records)
+
+
+def test_a_run_prints_its_plan_before_training_and_a_dry_run_only_the_plan(
+    tmp_path: Path, rl_results, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trained: list[list[str]] = []
+
+    def fake_grid(specs, backend, workers, address, finished):
+        trained.append([f"{s.env_id}/{s.agent}/seed{s.seed}" for s in specs])
+        print("training", flush=True)
+        return []
+
+    monkeypatch.setattr(rl_results, "run_grid", fake_grid)
+    base = ["rl_results", "--log-dir", str(tmp_path / "runs"), "--records", str(tmp_path / "records"),
+            "--envs", "Reacher-v5", "--agents", "ddpg", "naf", "--seeds", "0", "--order", "seed"]
+    monkeypatch.setattr(sys, "argv", [*base, "--dry-run"])
+    rl_results.main()
+    plan = capsys.readouterr().out
+    assert trained == [] and plan.splitlines()[-1].startswith("2 runs, about")
+    monkeypatch.setattr(sys, "argv", base)
+    rl_results.main()
+    out = capsys.readouterr().out
+    assert out.startswith(plan + "training\n")
+    assert trained == [["Reacher-v5/ddpg/seed0", "Reacher-v5/naf/seed0"]]
