@@ -23,8 +23,8 @@ a record to re-train its cell) are skipped and interrupted ones resumed from the
 the command is repeated. A published record trained with an older config (one the report's
 "Settings" lists) does not count as done: its run is trained again under today's packaged config and
 its records replaced when it finishes, unless its finished run directory is still under
-``--log-dir`` (move that aside first; the plan names such runs). Records of today's config are
-never overwritten by an older config's run;
+``--log-dir`` (move that aside first; the plan names such runs). A finished record is never
+overwritten by an unfinished run, nor one of today's config by an older config's run;
 a failed run (e.g. diverged) does not stop the others. After every finished run the report
 (``report.md`` with the paper's statistic and each agent's training throughput, and one PNG per env)
 is rewritten in ``<log-dir>/report``, and the small records of every run under ``--log-dir``
@@ -118,15 +118,18 @@ def finished_record(run_dir: Path) -> bool:
 def publish_records(log_dir: Path, records: Path) -> int:
     """Copy the small records of every ``<env>/<agent>/seed<k>`` run under ``log_dir`` to the same
     place under ``records`` (atomically, file by file), except runs another process is training now
-    (:func:`icnn_rl.rl.run.is_training`: their records are published once they stop) and runs of an
-    older config where ``records`` holds a finished run of today's; returns how many runs were copied."""
+    (:func:`icnn_rl.rl.run.is_training`: their records are published once they stop) and runs that
+    would replace a finished record with a worse claim: an unfinished run (e.g. the interrupted
+    re-training of an older config's cell, published once it finishes) or a run of an older config
+    where ``records`` holds a finished run of today's; returns how many runs were copied."""
 
-    def replaces_current(run_dir: Path) -> bool:
+    def keeps_record(run_dir: Path) -> bool:
         target = records / run_dir.relative_to(log_dir)
-        return finished_record(target) and config_is_current(target) and not config_is_current(run_dir)
+        return finished_record(target) and (
+            not finished_record(run_dir) or (config_is_current(target) and not config_is_current(run_dir)))
 
     runs = sorted(path.parent for path in log_dir.glob("*/*/seed*/evaluations.csv")
-                  if not is_training(path.parent) and not replaces_current(path.parent))
+                  if not is_training(path.parent) and not keeps_record(path.parent))
     for run_dir in runs:
         (records / run_dir.relative_to(log_dir)).mkdir(parents=True, exist_ok=True)
         for name in RECORDS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -360,6 +361,13 @@ def test_a_record_of_an_older_config_is_trained_again_and_never_overwrites_today
     assert rl_results.publish_records(runs, records) == 2   # seeds 0 and 2
     assert (records / "Hopper-v5" / "icnn" / "seed1" / "evaluations.csv").read_text() == before
     assert rl_results.published(specs[0], runs, records)
+    # an interrupted re-training leaves the older config's finished record as it was, until it finishes
+    shutil.rmtree(runs / "Hopper-v5" / "icnn" / "seed2")
+    write_run(runs, 2, today, finished=False)
+    kept = [(records / "Hopper-v5" / "icnn" / "seed2" / name).read_text() for name in rl_results.RECORDS]
+    assert rl_results.publish_records(runs, records) == 1   # seed 0 again (seed 1 is older than its record)
+    assert [(records / "Hopper-v5" / "icnn" / "seed2" / name).read_text() for name in rl_results.RECORDS] == kept
+    assert not rl_results.published(specs[2], runs, records)
 
 
 def test_a_run_prints_its_plan_before_training_and_a_dry_run_only_the_plan(
