@@ -4,7 +4,7 @@
   overrides (:func:`add_set_argument`, :func:`parse_overrides`); a bad value is a :class:`ConfigError`;
 - devices: ``cpu``, ``cuda`` or ``auto`` (:func:`resolve_device`);
 - outputs: a directory option that names a file is refused (:func:`check_output_dir`), and results are
-  written atomically (:func:`write_text_atomic`, :func:`write_json_atomic`);
+  written atomically (:func:`atomic_target`, :func:`write_text_atomic`, :func:`write_json_atomic`);
 - the exit convention: bad input prints one line ``<prog>: error: <what is wrong and what is valid>``
   on stderr and the command exits with status 2 (:func:`report_error`).
 """
@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -145,11 +147,27 @@ def replace_marked(text: str, begin: str, end: str, block: str) -> str:
     return f"{head}{begin}\n{block.rstrip()}\n{end}{rest.split(end, 1)[1]}"
 
 
+@contextmanager
+def atomic_target(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for the caller to write; on a clean exit it replaces ``path``
+    (``os.replace``), on an error it is removed and ``path`` is left as it was.
+
+    Readers never see half a file, and the temporary name is this writer's own (process id and a
+    random token), so processes that write the same file at once never touch each other's
+    temporary file: the last to finish wins.
+    """
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def write_text_atomic(path: Path, text: str) -> None:
-    """``text`` at ``path`` through a temporary file and ``os.replace``: readers never see half a file."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """``text`` at ``path`` through :func:`atomic_target`: readers never see half a file."""
+    with atomic_target(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:

@@ -7,23 +7,21 @@ a run killed at any moment leaves the previous complete checkpoint loadable."""
 from __future__ import annotations
 
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
-from icnn_rl.cli import write_json_atomic
+from icnn_rl.cli import atomic_target, write_json_atomic
 
 _NAME = re.compile(r"^step(\d+)\.zip$")
 
 
 def save_model_atomic(model: OffPolicyAlgorithm, path: Path) -> None:
-    """``model.save(path)`` through a temporary file and ``os.replace``."""
-    tmp = path.with_name(path.name + ".tmp")
-    model.save(tmp)
-    os.replace(tmp, path)
+    """``model.save(path)`` through :func:`~icnn_rl.cli.atomic_target`."""
+    with atomic_target(path) as tmp:
+        model.save(tmp)
 
 
 def _timing_path(model_path: Path) -> Path:
@@ -37,9 +35,8 @@ def write_checkpoint(
     drop older checkpoints."""
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"step{model.num_timesteps}"
-    tmp = directory / f"{stem}.buffer.pkl.tmp"
-    model.save_replay_buffer(tmp)
-    os.replace(tmp, directory / f"{stem}.buffer.pkl")
+    with atomic_target(directory / f"{stem}.buffer.pkl") as tmp:
+        model.save_replay_buffer(tmp)
     path = directory / f"{stem}.zip"
     if timing is not None:
         write_json_atomic(_timing_path(path), timing)

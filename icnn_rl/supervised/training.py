@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from icnn_rl.cli import atomic_target
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -79,9 +80,8 @@ class Checkpoint:
         """Write `state` (plus the config, the batch and torch generators) atomically."""
         full = {**state, "config": self.config, "rng": self.rng.bit_generator.state,
                 "torch_rng": torch.get_rng_state()}
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        torch.save(full, tmp)
-        os.replace(tmp, self.path)
+        with atomic_target(self.path) as tmp:
+            torch.save(full, tmp)
 
     def load(self) -> dict[str, Any] | None:
         """The saved state (None when there is none); restores the generators. Raises ValueError
