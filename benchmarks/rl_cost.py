@@ -40,7 +40,7 @@ import numpy as np
 
 from benchmarks.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
-from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
+from icnn_rl.cli import configure_torch, load_yaml, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
 from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
 from icnn_rl.rl.rollout import rollout
@@ -48,6 +48,7 @@ from icnn_rl.rl.run import RunSpec
 
 RESULTS = Path(__file__).resolve().parent / "results"
 COST_TABLE = RESULTS / "rl_cost.json"
+SETTLED_WARM_UPS = 10  # a checkpointed run's pace counts once it has trained this many warm-ups (settled_step)
 
 
 def acting_speed(model: Any, env_id: str, steps: int) -> float:
@@ -95,10 +96,19 @@ def finished_run(runs: Path, env_id: str, agent: str) -> dict[str, float] | None
             "run_wall_hours": round(metrics["wall_seconds"] / 3600, 3)}
 
 
+def settled_step(config: dict[str, Any]) -> int:
+    """The step from which a run's pace so far predicts the rest: ``SETTLED_WARM_UPS`` times its
+    warm-up (``learning_starts``). The warm-up's random-action steps take no gradient step and run far
+    faster than training, so a pace taken earlier is too fast; from here on they are at most a
+    ``1 / SETTLED_WARM_UPS`` share of the steps it covers."""
+    return SETTLED_WARM_UPS * int(config["learning_starts"])
+
+
 def run_pace(run_dir: Path) -> tuple[int, float] | None:
     """(env steps trained, wall seconds per env step, tests and checkpoints included) of one run
     directory: from its ``metrics.json`` once it has finished, else from the timing saved with its
-    newest checkpoint; None when it has neither (or nothing was timed)."""
+    newest checkpoint once that is past :func:`settled_step` of the run's ``config.yaml``; None when it
+    has neither (or nothing was timed)."""
     metrics = run_dir / "metrics.json"
     if metrics.is_file():
         timing = json.loads(metrics.read_text())
@@ -108,6 +118,8 @@ def run_pace(run_dir: Path) -> tuple[int, float] | None:
         if latest is None:
             return None
         steps, timing = checkpoint_step(latest[0]), checkpoint_timing(latest[0]) or {}
+        if steps < settled_step(load_yaml(run_dir / "config.yaml")):
+            return None
     if not timing.get("timed_steps") or "wall_seconds" not in timing:
         return None
     return steps, timing["wall_seconds"] / timing["timed_steps"]
@@ -142,7 +154,8 @@ def remaining_hours(spec: RunSpec, costs: dict[str, dict[str, dict[str, Any]]],
     seeds (their run directories beside it, or their published records under ``records``); the
     fresh-model estimate of ``costs``, times :func:`estimate_ratio` of the agent where it has one.
     (None, "no estimate") when there is none of these. A pace is the one its run met, under that
-    machine's load; ICNN's solves may slow as training goes on."""
+    machine's load; ICNN's solves may slow as training goes on. A checkpointed run has a pace only
+    from :func:`settled_step` on; before, it would be mostly the warm-up's."""
     own = run_pace(spec.run_dir) if spec.resume else None
     if own is not None:
         steps, pace = own

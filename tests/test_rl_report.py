@@ -308,14 +308,21 @@ def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scale
         json.dumps({"steps": budget, "timed_steps": budget, "wall_seconds": 0.04 * budget}))
     checkpoints = runs / "Hopper-v5" / "icnn" / "seed1" / "checkpoints"
     checkpoints.mkdir(parents=True)
-    (runs / "Hopper-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\n")
+    (runs / "Hopper-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
     for step in (20000, 40000):   # the newest complete checkpoint counts
         (checkpoints / f"step{step}.zip").write_bytes(b"model")
         (checkpoints / f"step{step}.buffer.pkl").write_bytes(b"buffer")
         (checkpoints / f"step{step}.timing.json").write_text(
             json.dumps({"timed_steps": step, "wall_seconds": 0.018 * step}))
+    # Ant icnn seed 1 stopped inside its first warm-ups (random actions, 0.002 s per step): too early
+    # for a pace, for itself or for seed 2, so the cell's fresh-model estimate prices both
+    (runs / "Ant-v5" / "icnn" / "seed1" / "checkpoints").mkdir(parents=True)
+    (runs / "Ant-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
+    for suffix, content in ((".zip", "model"), (".buffer.pkl", "buffer"),
+                            (".timing.json", json.dumps({"timed_steps": 1063, "wall_seconds": 2.1}))):
+        (runs / "Ant-v5" / "icnn" / "seed1" / "checkpoints" / f"step1063{suffix}").write_text(content)
     costs = {"Hopper-v5": {"icnn": {"hours": 0.5}}, "Swimmer-v5": {"icnn": {"hours": 0.25}},
-             "Ant-v5": {"ddpg": {"hours": 0.3}}}
+             "Ant-v5": {"ddpg": {"hours": 0.3}, "icnn": {"hours": 2.0}}}
     specs = unfinished(rl_results.plan(runs, ["Hopper-v5", "Swimmer-v5", "Ant-v5", "Walker2d-v5"],
                                        ["icnn", "ddpg"], [1, 2], "seed"))
     lines = rl_results.plan_text(specs, costs, records).splitlines()
@@ -327,7 +334,10 @@ def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scale
     assert lines[5] == "Ant-v5/ddpg/seed1: 0.3 CPU h (fresh-model estimate)"
     seed2 = next(line for line in lines if line.startswith("Hopper-v5/icnn/seed2"))
     assert seed2 == "Hopper-v5/icnn/seed2: 0.8 CPU h (median pace of the cell's 2 other seed(s))"
-    assert lines[-1] == f"{len(specs)} runs, about 2.5 CPU hours (10 without an estimate)"
+    ant = [line for line in lines if line.startswith("Ant-v5/icnn")]
+    estimate = "3.2 CPU h (fresh-model estimate × 1.6, the median ratio of icnn's measured cells)"
+    assert ant == [f"Ant-v5/icnn/seed1 (resume): {estimate}", f"Ant-v5/icnn/seed2: {estimate}"]
+    assert lines[-1] == f"{len(specs)} runs, about 9.0 CPU hours (8 without an estimate)"
 
 
 def test_a_record_of_an_older_config_is_trained_again_and_never_overwrites_todays(tmp_path: Path, rl_results) -> None:
