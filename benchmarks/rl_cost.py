@@ -23,7 +23,8 @@ run there has finished, that run's training speed and wall hours beside the esti
 
 Once runs exist, their own pace is the better guide: :func:`remaining_hours` (the results
 benchmark's ``--dry-run``) takes a resumed run's pace so far, else the median pace of the cell's
-other seeds, and falls back on this table's estimate only for cells with no run yet.
+other seeds, and falls back on this table's estimate only for cells with no run yet (a run checkpointed
+before :func:`settled_step` has no pace yet).
 """
 
 from __future__ import annotations
