@@ -306,21 +306,21 @@ def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scale
     (records / "Hopper-v5" / "icnn" / "seed0").mkdir(parents=True)
     (records / "Hopper-v5" / "icnn" / "seed0" / "metrics.json").write_text(
         json.dumps({"steps": budget, "timed_steps": budget, "wall_seconds": 0.04 * budget}))
-    checkpoints = runs / "Hopper-v5" / "icnn" / "seed1" / "checkpoints"
-    checkpoints.mkdir(parents=True)
-    (runs / "Hopper-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
+
+    def checkpoint(env: str, step: int, seconds_per_step: float) -> None:
+        """A stopped run of icnn seed 1 (warm-up 1000 steps) with a complete checkpoint at ``step``."""
+        run_dir = runs / env / "icnn" / "seed1"
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
+        timing = {"timed_steps": step, "wall_seconds": seconds_per_step * step}
+        for suffix, content in ((".zip", "model"), (".buffer.pkl", "buffer"), (".timing.json", json.dumps(timing))):
+            (run_dir / "checkpoints" / f"step{step}{suffix}").write_text(content)
+
     for step in (20000, 40000):   # the newest complete checkpoint counts
-        (checkpoints / f"step{step}.zip").write_bytes(b"model")
-        (checkpoints / f"step{step}.buffer.pkl").write_bytes(b"buffer")
-        (checkpoints / f"step{step}.timing.json").write_text(
-            json.dumps({"timed_steps": step, "wall_seconds": 0.018 * step}))
+        checkpoint("Hopper-v5", step, 0.018)
     # Ant icnn seed 1 stopped inside its first warm-ups (random actions, 0.002 s per step): too early
     # for a pace, for itself or for seed 2, so the cell's fresh-model estimate prices both
-    (runs / "Ant-v5" / "icnn" / "seed1" / "checkpoints").mkdir(parents=True)
-    (runs / "Ant-v5" / "icnn" / "seed1" / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
-    for suffix, content in ((".zip", "model"), (".buffer.pkl", "buffer"),
-                            (".timing.json", json.dumps({"timed_steps": 1063, "wall_seconds": 2.1}))):
-        (runs / "Ant-v5" / "icnn" / "seed1" / "checkpoints" / f"step1063{suffix}").write_text(content)
+    checkpoint("Ant-v5", 1063, 0.002)
     costs = {"Hopper-v5": {"icnn": {"hours": 0.5}}, "Swimmer-v5": {"icnn": {"hours": 0.25}},
              "Ant-v5": {"ddpg": {"hours": 0.3}, "icnn": {"hours": 2.0}}}
     specs = unfinished(rl_results.plan(runs, ["Hopper-v5", "Swimmer-v5", "Ant-v5", "Walker2d-v5"],
