@@ -23,8 +23,8 @@ run there has finished, that run's training speed and wall hours beside the esti
 
 Once runs exist, their own pace is the better guide: :func:`remaining_hours` (the results
 benchmark's ``--dry-run``) takes a resumed run's pace so far, else the median pace of the cell's
-other seeds, and falls back on this table's estimate only for cells with no run yet (a run checkpointed
-before :func:`settled_step` has no pace yet).
+other seeds trained with today's config, and falls back on this table's estimate only for cells
+with no such run yet (a run checkpointed before :func:`settled_step` has no pace yet).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from benchmarks.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import configure_torch, load_yaml, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
+from icnn_rl.report import config_is_current
 from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
 from icnn_rl.rl.rollout import rollout
 from icnn_rl.rl.run import RunSpec
@@ -128,11 +129,15 @@ def run_pace(run_dir: Path) -> tuple[int, float] | None:
 
 def cell_pace(roots: list[Path], env_id: str, agent: str, skip: str = "") -> list[float]:
     """The paces (:func:`run_pace`) of the runs ``<root>/<env>/<agent>/seed*`` but ``skip``, one per
-    seed: from the first of ``roots`` that has a pace for it."""
+    seed: from the first of ``roots`` that has a pace for it. Only runs trained with today's packaged
+    config count (:func:`icnn_rl.report.config_is_current`): an older config's solver settings or
+    critic count ran at another pace."""
     paces: dict[str, float] = {}
     for root in roots:
         for path in sorted((root / env_id / agent).glob("seed*")):
-            if path.name != skip and path.name not in paces and (found := run_pace(path)) is not None:
+            if path.name == skip or path.name in paces or not config_is_current(path):
+                continue
+            if (found := run_pace(path)) is not None:
                 paces[path.name] = found[1]
     return list(paces.values())
 
@@ -152,7 +157,8 @@ def remaining_hours(spec: RunSpec, costs: dict[str, dict[str, dict[str, Any]]],
                     records: Path | None = None) -> tuple[float | None, str]:
     """CPU hours ``spec`` still needs, and where the pace comes from, first found of: the run's own
     pace so far (a resumed run: its remaining steps at that pace); the median pace of the cell's other
-    seeds (their run directories beside it, or their published records under ``records``); the
+    seeds of today's config (their run directories beside it, or their published records under
+    ``records``: :func:`cell_pace`); the
     fresh-model estimate of ``costs``, times :func:`estimate_ratio` of the agent where it has one.
     (None, "no estimate") when there is none of these. A pace is the one its run met, under that
     machine's load; ICNN's solves may slow as training goes on. A checkpointed run has a pace only

@@ -48,13 +48,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from benchmarks.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, report_interrupted, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
-from icnn_rl.report import RunCurve, config_differences, load_runs, results_markdown, write_report
+from icnn_rl.report import RunCurve, config_is_current, load_runs, results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.run import RunSpec, is_training
@@ -97,17 +95,6 @@ def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> 
     block = quoted_block(records)
     for path in documents:
         write_text_atomic(path, replace_marked(path.read_text(), BLOCK_BEGIN, BLOCK_END, block))
-
-
-def config_is_current(run_dir: Path) -> bool:
-    """Whether the ``config.yaml`` of ``run_dir`` (``<env>/<agent>/seed<k>``) trains as the packaged
-    configs resolve today (:func:`icnn_rl.report.config_differences` finds nothing); a run directory
-    without one has nothing to hold against it."""
-    path = run_dir / "config.yaml"
-    if not path.is_file():
-        return True
-    packaged = resolve_config(run_dir.parent.name, run_dir.parent.parent.name)
-    return not config_differences(yaml.safe_load(path.read_text()), packaged)
 
 
 def finished_record(run_dir: Path) -> bool:

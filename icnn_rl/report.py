@@ -352,6 +352,17 @@ def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]
     return found
 
 
+def config_is_current(run_dir: Path) -> bool:
+    """Whether the ``config.yaml`` of ``run_dir`` (``<env>/<agent>/seed<k>``) trains as the packaged
+    configs resolve today (:func:`config_differences` finds nothing); a run directory
+    without one has nothing to hold against it."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        return True
+    packaged = resolve_config(run_dir.parent.name, run_dir.parent.parent.name)
+    return not config_differences(yaml.safe_load(path.read_text()), packaged)
+
+
 def settings_section(runs: list[RunCurve], level: int = 2) -> str:
     """The "Settings" section (heading ``level``): per env × agent, the runs whose config differs from
     today's packaged one."""

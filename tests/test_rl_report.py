@@ -302,16 +302,22 @@ def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scale
 ) -> None:
     runs, records = tmp_path / "runs", tmp_path / "records"
     budget = task_for("Hopper-v5").budget
-    # Hopper icnn: seed 0 finished (published record: 0.04 s per step), seed 1 stopped at a checkpoint
-    (records / "Hopper-v5" / "icnn" / "seed0").mkdir(parents=True)
-    (records / "Hopper-v5" / "icnn" / "seed0" / "metrics.json").write_text(
-        json.dumps({"steps": budget, "timed_steps": budget, "wall_seconds": 0.04 * budget}))
+    # Hopper icnn: seed 0 finished (published record: 0.04 s per step), seed 1 stopped at a checkpoint;
+    # seed 3 finished under an older config at another pace (1 s per step), which no estimate uses
+    today = resolve_config("icnn", "Hopper-v5")
+    for seed, config, seconds_per_step in ((0, today, 0.04), (3, {**today, "twin_q": False}, 1.0)):
+        record = records / "Hopper-v5" / "icnn" / f"seed{seed}"
+        record.mkdir(parents=True)
+        (record / "config.yaml").write_text(yaml.safe_dump(config))
+        (record / "metrics.json").write_text(
+            json.dumps({"steps": budget, "timed_steps": budget, "wall_seconds": seconds_per_step * budget}))
 
     def checkpoint(env: str, step: int, seconds_per_step: float) -> None:
-        """A stopped run of icnn seed 1 (warm-up 1000 steps) with a complete checkpoint at ``step``."""
+        """A stopped run of icnn seed 1 (today's config: warm-up 1000 steps) with a complete checkpoint
+        at ``step``."""
         run_dir = runs / env / "icnn" / "seed1"
         (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
-        (run_dir / "config.yaml").write_text("agent: icnn\nlearning_starts: 1000\n")
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolve_config("icnn", env)))
         timing = {"timed_steps": step, "wall_seconds": seconds_per_step * step}
         for suffix, content in ((".zip", "model"), (".buffer.pkl", "buffer"), (".timing.json", json.dumps(timing))):
             (run_dir / "checkpoints" / f"step{step}{suffix}").write_text(content)
