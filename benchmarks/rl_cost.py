@@ -158,8 +158,8 @@ def remaining_hours(spec: RunSpec, costs: dict[str, dict[str, dict[str, Any]]],
     """CPU hours ``spec`` still needs, and where the pace comes from, first found of: the run's own
     pace so far (a resumed run: its remaining steps at that pace); the median pace of the cell's other
     seeds of today's config (their run directories beside it, or their published records under
-    ``records``: :func:`cell_pace`); the
-    fresh-model estimate of ``costs``, times :func:`estimate_ratio` of the agent where it has one.
+    ``records``: :func:`cell_pace`); the fresh-model estimate of ``costs``, times
+    :func:`estimate_ratio` of the agent where it has one.
     (None, "no estimate") when there is none of these. A pace is the one its run met, under that
     machine's load; ICNN's solves may slow as training goes on. A checkpointed run has a pace only
     from :func:`settled_step` on; before, it would be mostly the warm-up's."""
