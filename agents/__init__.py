@@ -1,5 +1,5 @@
-"""The agents, by name: ICNN and NAF (our :class:`~icnn_rl.agents.common.GreedyQAlgorithm` subclasses)
-and stable-baselines3's DDPG, with how a config's shared keys reach each class, and loading a saved
+"""The agents, by name: ICNN and NAF (our :class:`~icnn_rl.agents.common.GreedyQAlgorithm` subclasses),
+stable-baselines3's DDPG (the paper's baseline) and its SAC and TD3 (today's references), with how a config's shared keys reach each class, and loading a saved
 model whatever agent saved it (:func:`load_agent`)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stable_baselines3 import DDPG
+from stable_baselines3 import DDPG, SAC, TD3
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents.icnn import ICNN
@@ -39,6 +39,8 @@ AGENTS: dict[str, AgentSpec] = {
     ),
     "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std")),
     "ddpg": AgentSpec(DDPG, "net_arch"),
+    "sac": AgentSpec(SAC, "net_arch"),
+    "td3": AgentSpec(TD3, "net_arch"),
 }
 
 
@@ -73,27 +75,50 @@ class _LegacyAwareUnpickler(pickle.Unpickler):
         return super().find_class(module, name)
 
 
+def _saved_data(path: Path) -> dict[str, Any]:
+    """SB3's ``data`` entry of a saved model (JSON), or ``ValueError`` for a file that is not one."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return json.loads(archive.read("data"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"{path} is not a saved model of a known agent: {exc}") from None
+
+
 def saved_policy_class(path: Path) -> type:
     """The policy class a model file names (the saved ``policy_class`` entry of SB3's ``data``),
     with the module paths of models saved by earlier versions (top-level ``agents``) mapped to
     ``icnn_rl.agents``. Raises ``ValueError`` for a file that is not a saved SB3 model."""
     try:
-        with zipfile.ZipFile(path) as archive:
-            entry = json.loads(archive.read("data"))["policy_class"][":serialized:"]
+        entry = _saved_data(path)["policy_class"][":serialized:"]
         return _LegacyAwareUnpickler(io.BytesIO(base64.b64decode(entry))).load()
-    except (OSError, KeyError, TypeError, ValueError, zipfile.BadZipFile, pickle.UnpicklingError,
-            ImportError, AttributeError) as exc:
+    except (KeyError, TypeError, ValueError, pickle.UnpicklingError, ImportError, AttributeError) as exc:
         raise ValueError(f"{path} is not a saved model of a known agent: {exc}") from None
+
+
+def saved_agent_name(path: Path) -> str:
+    """The registry name of the agent that saved ``path``: the ``agent_name`` that
+    :func:`icnn_rl.rl.build.build_model` stores on every model, else the one agent whose policies
+    include the saved policy class. DDPG and TD3 share SB3's ``TD3Policy``; an untagged model of
+    that class is DDPG when it has DDPG's fixed settings (``policy_delay`` 1, no target noise clip)."""
+    tagged = _saved_data(path).get("agent_name")
+    if tagged in AGENTS:
+        return tagged
+    policy_class = saved_policy_class(path)
+    names = [name for name, spec in AGENTS.items() if policy_class in spec.algo.policy_aliases.values()]
+    if names == ["ddpg", "td3"]:
+        data = _saved_data(path)
+        return "ddpg" if data.get("policy_delay") == 1 and data.get("target_noise_clip") == 0.0 else "td3"
+    if not names:
+        raise AgentError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
+    return names[0]
 
 
 def load_agent(path: Path, **kwargs: Any) -> OffPolicyAlgorithm:
     """Load a model saved by any agent of :data:`AGENTS` (also by earlier versions of this package),
-    its class read from the file; ``kwargs`` go to SB3's ``load`` (``env``, ``device``, ...)."""
-    policy_class = saved_policy_class(path)
-    for spec in AGENTS.values():
-        if policy_class in spec.algo.policy_aliases.values():
-            return spec.algo.load(path, custom_objects={"policy_class": policy_class}, **kwargs)
-    raise AgentError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
+    its class read from the file (:func:`saved_agent_name`); ``kwargs`` go to SB3's ``load``
+    (``env``, ``device``, ...)."""
+    algo = AGENTS[saved_agent_name(path)].algo
+    return algo.load(path, custom_objects={"policy_class": saved_policy_class(path)}, **kwargs)
 
 
 __all__ = [
@@ -101,10 +126,13 @@ __all__ = [
     "DDPG",
     "ICNN",
     "NAF",
+    "SAC",
+    "TD3",
     "AgentError",
     "AgentSpec",
     "agent_name_of",
     "agent_spec",
     "load_agent",
+    "saved_agent_name",
     "saved_policy_class",
 ]

@@ -207,7 +207,7 @@ def test_sigterm_to_a_grid_of_workers_checkpoints_the_running_runs_and_starts_no
     ("args", "message"),
     [
         (["--env", "NoSuchEnv-v0"], "unknown env 'NoSuchEnv-v0'"),
-        (["--agent", "sac"], "unknown agent 'sac'; valid: icnn, naf, ddpg"),
+        (["--agent", "ppo"], "unknown agent 'ppo'; valid: icnn, naf, ddpg, sac, td3"),
         (["--env", "CartPole-v1"], "only Box (continuous) action spaces"),
         (["--set", "no_such_key=1"], "unknown config key 'no_such_key'"),
         (["--set", "batch_size=-3"], "batch_size must be > 0"),
@@ -236,9 +236,9 @@ def test_output_directory_that_is_a_file_is_one_clear_line(
 
 
 def test_bad_input_exits_nonzero_without_traceback() -> None:
-    result = run_cli("train.py", "--agent", "sac", "--steps", "10")
+    result = run_cli("train.py", "--agent", "ppo", "--steps", "10")
     assert result.returncode == 2
-    assert result.stderr == "train.py: error: unknown agent 'sac'; valid: icnn, naf, ddpg\n"
+    assert result.stderr == "train.py: error: unknown agent 'ppo'; valid: icnn, naf, ddpg, sac, td3\n"
 
 
 def test_diverged_runs_stop_with_one_line_each_and_keep_the_last_good_checkpoint(

@@ -172,3 +172,11 @@ def test_builder_maps_shared_keys_to_every_agent() -> None:
         assert model.replay_buffer.handle_timeout_termination is False
         linear_sizes = [m.out_features for m in model.policy.modules() if hasattr(m, "out_features")]
         assert 16 in linear_sizes and 8 in linear_sizes
+
+
+@pytest.mark.parametrize(("agent", "foreign"), [("sac", "policy_delay=3"), ("td3", "ent_coef=auto")])
+def test_sac_and_td3_take_the_harness_keys_and_refuse_each_others(agent: str, foreign: str) -> None:
+    config = resolve_config(agent, "Hopper-v5", overrides=["batch_size=64"])
+    assert config["batch_size"] == 64 and config["reward_scale"] == 1.0 and config["hidden"] == [200, 200]
+    with pytest.raises(ConfigError, match=f"unknown config key '{foreign.split('=')[0]}'"):
+        resolve_config(agent, "Hopper-v5", overrides=[foreign])

@@ -53,7 +53,8 @@ def build_model(
 
     The replay buffer holds at most ``steps`` transitions (the paper's 500k is never reached
     at its budgets), and time-outs bootstrap unless ``timeout_terminal``. The env id is kept
-    on the model (``model.env_id``) so a saved model knows its task.
+    on the model (``model.env_id``, and the agent's registry name as ``model.agent_name``) so a saved
+    model knows its task and its agent.
     """
     spec = agent_spec(agent)
     env = make_env(env_id, reward_scale=config["reward_scale"])
@@ -77,4 +78,5 @@ def build_model(
         **own,
     )
     model.env_id = env_id
+    model.agent_name = agent
     return model
