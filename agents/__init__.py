@@ -44,6 +44,9 @@ AGENTS: dict[str, AgentSpec] = {
 }
 
 
+PAPER_AGENTS = ("icnn", "naf", "ddpg")   # the agents of the ICNN paper's RL table (Sec. 6.2)
+
+
 class AgentError(ValueError):
     """An agent name that is not in :data:`AGENTS`."""
 
@@ -123,6 +126,7 @@ def load_agent(path: Path, **kwargs: Any) -> OffPolicyAlgorithm:
 
 __all__ = [
     "AGENTS",
+    "PAPER_AGENTS",
     "DDPG",
     "ICNN",
     "NAF",

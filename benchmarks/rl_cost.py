@@ -43,8 +43,8 @@ from benchmarks.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import configure_torch, load_yaml, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
-from icnn_rl.report import config_is_current
 from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
+from icnn_rl.rl.records import config_is_current
 from icnn_rl.rl.rollout import rollout
 from icnn_rl.rl.run import RunSpec
 
@@ -130,7 +130,7 @@ def run_pace(run_dir: Path) -> tuple[int, float] | None:
 def cell_pace(roots: list[Path], env_id: str, agent: str, skip: str = "") -> list[float]:
     """The paces (:func:`run_pace`) of the runs ``<root>/<env>/<agent>/seed*`` but ``skip``, one per
     seed: from the first of ``roots`` that has a pace for it. Only runs trained with today's packaged
-    config count (:func:`icnn_rl.report.config_is_current`): an older config's solver settings or
+    config count (:func:`icnn_rl.rl.records.config_is_current`): an older config's solver settings or
     critic count ran at another pace."""
     paces: dict[str, float] = {}
     for root in roots:

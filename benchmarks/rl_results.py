@@ -52,9 +52,10 @@ from benchmarks.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, report_interrupted, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
-from icnn_rl.report import RunCurve, config_is_current, load_runs, results_markdown, write_report
+from icnn_rl.report import results_markdown, write_report
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
+from icnn_rl.rl.records import RunCurve, config_is_current, load_runs
 from icnn_rl.rl.run import RunSpec, is_training
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
@@ -68,7 +69,7 @@ BLOCK_LEVEL = 4   # heading level of its sections inside those documents
 
 
 def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:
-    """Where the benchmark's grid (the paper's ten tasks × the three agents) stands: the cells whose
+    """Where the benchmark's grid (the paper's ten tasks × every registered agent) stands: the cells whose
     seed-0 run reached its budget, those still to run, and the tasks with ``seeds`` finished seeds of
     every agent."""
     finished = {(run.env, run.agent, run.seed) for run in runs if run.complete}
@@ -79,7 +80,7 @@ def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:
     lines = [f"{'#' * BLOCK_LEVEL} Where the grid stands", "",
              f"- seed 0 at full budget: {len(cells) - len(missing)} of {len(cells)} cells"
              + (f"; not yet: {', '.join(missing)}" if missing else ""),
-             f"- seeds 0–{seeds - 1} for all three agents: {len(seeded)} of {len(PAPER_TASKS)} tasks"
+             f"- seeds 0–{seeds - 1} for all {len(AGENTS)} agents: {len(seeded)} of {len(PAPER_TASKS)} tasks"
              + (f" ({', '.join(seeded)})" if seeded else "")]
     return "\n".join(lines) + "\n"
 

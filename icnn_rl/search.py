@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from icnn_rl.agents import AGENTS, AgentError, agent_spec
+from icnn_rl.agents import AGENTS, PAPER_AGENTS, AgentError, agent_spec
 from icnn_rl.cli import (
     EXIT_ERROR,
     ConfigError,
@@ -37,9 +37,9 @@ from icnn_rl.cli import (
     write_text_atomic,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
-from icnn_rl.report import mean_ci
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
+from icnn_rl.rl.records import mean_ci
 from icnn_rl.rl.run import RunSpec
 from icnn_rl.rl.search import (
     agent_keys,
@@ -57,7 +57,8 @@ from icnn_rl.rl.search import (
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(__doc__, "python -m icnn_rl.search")
     parser.add_argument("--env", nargs="+", default=["InvertedPendulum-v5"], help="tasks (gymnasium ids)")
-    parser.add_argument("--agent", nargs="+", default=list(AGENTS), help=f"agents: {', '.join(AGENTS)}")
+    parser.add_argument("--agent", nargs="+", default=list(PAPER_AGENTS),
+                        help=f"agents: {', '.join(AGENTS)} (default: the paper's {', '.join(PAPER_AGENTS)})")
     parser.add_argument("--samples", type=int, default=None, help="samples per task (default: the space's, 50)")
     parser.add_argument("--fresh-seeds", nargs="+", type=int, default=[1, 2, 3],
                         help="seeds of the best sample's re-runs (not 0, the search's seed)")

@@ -62,7 +62,8 @@ def test_report_reads_csvs_and_configs_without_training_code() -> None:
     state = imported_after(["icnn_rl.report"])
     assert loaded(state, (*RL_STACK, "icnn_rl.convex", "icnn_rl.supervised")) == []
     # the config resolver (its Settings section compares runs with the packaged configs) and the CSVs
-    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.config", "icnn_rl.rl.evaluations"]
+    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.config", "icnn_rl.rl.evaluations",
+                                            "icnn_rl.rl.records"]
 
 
 def test_importing_any_module_has_no_side_effects() -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from icnn_rl import search, train
-from icnn_rl.report import load_run, mean_ci, rolling_mean
+from icnn_rl.rl.records import load_run, mean_ci, rolling_mean
 
 GRID = [
     "--env", "InvertedPendulum-v5", "--steps", "150", "--no-progress",

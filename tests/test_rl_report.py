@@ -13,16 +13,14 @@ import numpy as np
 import pytest
 import yaml
 
+from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked
 from icnn_rl.envs import task_for
 from icnn_rl.report import (
     PAPER_RL,
     leads_section,
-    load_runs,
-    mean_ci,
     paper_cells,
     results_markdown,
-    rolling_mean,
     settings_section,
     table,
     write_report,
@@ -30,6 +28,7 @@ from icnn_rl.report import (
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.evaluations import write_evaluations
 from icnn_rl.rl.grid import unfinished
+from icnn_rl.rl.records import load_runs, mean_ci, rolling_mean
 from icnn_rl.rl.run import LOCK_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -233,16 +232,17 @@ def test_publishing_skips_a_run_another_process_is_training(tmp_path: Path, rl_r
 
 
 def test_grid_status_counts_finished_seed_0_cells_and_fully_seeded_tasks(tmp_path: Path, rl_results) -> None:
-    for agent in ("icnn", "naf", "ddpg"):
+    for agent in AGENTS:
         for seed in (0, 1, 2):
             make_run(tmp_path, "Reacher-v5", agent, seed, [0.0] * 11, budget=1000)
     make_run(tmp_path, "Hopper-v5", "icnn", 0, [0.0] * 11, budget=1000)
     make_run(tmp_path, "Hopper-v5", "naf", 0, [0.0] * 11, budget=5000)   # partial: not finished
     status = rl_results.grid_status(load_runs(tmp_path))
     cells = status.splitlines()[2]
-    assert cells.startswith("- seed 0 at full budget: 4 of 30 cells; not yet: Ant-v5 icnn, Ant-v5 naf")
+    assert cells.startswith(f"- seed 0 at full budget: {len(AGENTS) + 1} of {10 * len(AGENTS)} cells; "
+                            "not yet: Ant-v5 icnn, Ant-v5 naf")
     assert "Hopper-v5 naf" in cells and "Hopper-v5 icnn" not in cells and "Reacher-v5" not in cells
-    assert status.splitlines()[3] == "- seeds 0–2 for all three agents: 1 of 10 tasks (Reacher-v5)"
+    assert status.splitlines()[3] == f"- seeds 0–2 for all {len(AGENTS)} agents: 1 of 10 tasks (Reacher-v5)"
 
 
 def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_first_tasks_seeds(

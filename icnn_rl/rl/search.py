@@ -22,8 +22,8 @@ import numpy as np
 import yaml
 
 from icnn_rl.cli import ConfigError, config_path, load_yaml
-from icnn_rl.report import WINDOW, load_run, rolling_mean
 from icnn_rl.rl.grid import RunOutcome, attempt, import_ray
+from icnn_rl.rl.records import WINDOW, load_run, rolling_mean
 from icnn_rl.rl.run import RunSpec
 
 SEARCH = "search"  # configs/search.yaml
