@@ -126,10 +126,10 @@ def load_agent(path: Path, **kwargs: Any) -> OffPolicyAlgorithm:
 
 __all__ = [
     "AGENTS",
-    "PAPER_AGENTS",
     "DDPG",
     "ICNN",
     "NAF",
+    "PAPER_AGENTS",
     "SAC",
     "TD3",
     "AgentError",

@@ -36,8 +36,9 @@ anywhere:
     python -m icnn_rl.report results/rl --out docs/figures/rl
 
 With the repository's ``results/rl`` as ``--records``, the marked results block of the README and of
-docs/rl.md (table, who leads, settings: ``icnn_rl.report.results_markdown``; then where the grid
-stands: ``grid_status``) is rewritten from the records too, after every finished run and by ``--publish-only``.
+docs/rl.md (the aggregate verdict, the table of all runs and the settings:
+``icnn_rl.report.results_markdown``; the README quotes the verdict only; then where the grid stands:
+``grid_status``) is rewritten from the records too, after every finished run and by ``--publish-only``.
 """
 
 from __future__ import annotations
@@ -57,12 +58,15 @@ from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.records import RunCurve, config_is_current, load_runs
 from icnn_rl.rl.run import RunSpec, is_training
+from icnn_rl.rl.scores import random_returns
+from icnn_rl.verdict import comparison, verdict_markdown
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "results" / "rl"
-QUOTING = (REPO / "README.md", REPO / "docs" / "rl.md")   # documents holding the marked results block
+# Documents holding the marked results block, and whether each quotes it in full (docs) or the verdict only.
+QUOTING = {REPO / "README.md": False, REPO / "docs" / "rl.md": True}
 BLOCK_BEGIN = "<!-- RL results: generated from results/rl by `python -m benchmarks.rl_results --publish-only` -->"
 BLOCK_END = "<!-- end of RL results -->"
 BLOCK_LEVEL = 4   # heading level of its sections inside those documents
@@ -85,16 +89,20 @@ def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:
     return "\n".join(lines) + "\n"
 
 
-def quoted_block(records: Path) -> str:
-    """The marked results block: table, who leads, settings and where the grid stands."""
+def quoted_block(records: Path, full: bool = True) -> str:
+    """The marked results block: the aggregate verdict (with the per-task line), then in ``full`` the
+    table of all runs and the settings; last, where the grid stands."""
     runs = load_runs(records)
-    return results_markdown(runs, BLOCK_LEVEL) + "\n" + grid_status(runs)
+    if full:
+        return results_markdown(runs, random_returns(), BLOCK_LEVEL) + "\n" + grid_status(runs)
+    return verdict_markdown(comparison(runs, random_returns()), BLOCK_LEVEL) + "\n" + grid_status(runs)
 
 
-def write_quoted_results(records: Path, documents: Sequence[Path] = QUOTING) -> None:
-    """Rewrite the marked results block of each document (:func:`quoted_block`) from ``records``."""
-    block = quoted_block(records)
-    for path in documents:
+def write_quoted_results(records: Path, documents: dict[Path, bool] | None = None) -> None:
+    """Rewrite the marked results block of each document (:func:`quoted_block`, full or not as
+    ``documents`` says; default :data:`QUOTING`) from ``records``."""
+    for path, full in (QUOTING if documents is None else documents).items():
+        block = quoted_block(records, full)
         write_text_atomic(path, replace_marked(path.read_text(), BLOCK_BEGIN, BLOCK_END, block))
 
 

@@ -17,8 +17,6 @@ from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked
 from icnn_rl.envs import task_for
 from icnn_rl.report import (
-    PAPER_RL,
-    leads_section,
     paper_cells,
     results_markdown,
     settings_section,
@@ -30,6 +28,8 @@ from icnn_rl.rl.evaluations import write_evaluations
 from icnn_rl.rl.grid import unfinished
 from icnn_rl.rl.records import load_runs, mean_ci, rolling_mean
 from icnn_rl.rl.run import LOCK_NAME
+from icnn_rl.rl.scores import PAPER_RL, random_returns, reference_score
+from icnn_rl.verdict import comparison, verdict_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_LOCK = """import fcntl, sys, time
@@ -102,11 +102,13 @@ def test_write_report_makes_markdown_and_one_png_per_env(tmp_path: Path) -> None
     path = write_report(tmp_path / "runs", tmp_path / "out")
     text = path.read_text()
     assert "| InvertedPendulum-v5 | naf | 2 |" in text and "| Reacher-v5 | ddpg | 2 |" in text
-    assert text.index("| Reacher-v5 | ddpg |") < text.index("## Who leads") < text.index("![")
-    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == [
-        "InvertedPendulum-v5.png",
-        "Reacher-v5.png",
-    ]
+    assert text.index("## Aggregate verdict") < text.index("| Reacher-v5 | ddpg |") < text.index("![")
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.png")) == ["InvertedPendulum-v5.png", "Reacher-v5.png"]
+    for agent in ("icnn", "ddpg"):   # the verdict's figures need icnn and another agent on a common task
+        make_run(tmp_path / "shared", "Reacher-v5", agent, 0, [-float(i) for i in range(12)], 1100)
+    text = write_report(tmp_path / "shared", tmp_path / "out2", {"Reacher-v5": -43.0}).read_text()
+    assert "| icnn | 1 |" in text and "![performance profiles](profiles.png)" in text
+    assert {"profiles.png", "iqm.png"} <= {p.name for p in (tmp_path / "out2").glob("*.png")}
 
 
 def cells(row: str) -> list[str]:
@@ -133,44 +135,43 @@ def test_paper_columns_give_the_papers_max_and_final_and_a_dash_where_it_has_no_
     assert all(sorted(agents) == ["ddpg", "icnn", "naf"] for agents in PAPER_RL.values())
 
 
-def test_who_leads_names_the_leader_the_overlap_and_counts_only_complete_envs(tmp_path: Path) -> None:
-    def constant_runs(env: str, agent: str, levels: list[float], budget: int = 1100) -> None:
-        for seed, level in enumerate(levels):  # 12 tests at steps 0..1100, rolling-10 max = level
-            make_run(tmp_path, env, agent, seed, [level] * 12, budget)
-
-    constant_runs("Reacher-v5", "icnn", [10.0, 11.0, 12.0])   # 11 ± 2.48 vs 1 ± 2.48: disjoint
-    constant_runs("Reacher-v5", "ddpg", [0.0, 1.0, 2.0])
-    constant_runs("Swimmer-v5", "icnn", [6.0, 7.0, 8.0])      # 7 ± 2.48 vs 6 ± 4.97: overlap
-    constant_runs("Swimmer-v5", "ddpg", [4.0, 6.0, 8.0])
-    constant_runs("Hopper-v5", "icnn", [3.0])                 # single seeds
-    constant_runs("Hopper-v5", "naf", [5.0])
-    constant_runs("Ant-v5", "icnn", [1000.0])                 # a tie
-    constant_runs("Ant-v5", "naf", [1000.0])
-    constant_runs("Walker2d-v5", "icnn", [9.0], budget=5000)  # partial: listed, not counted
-    constant_runs("Walker2d-v5", "ddpg", [2.0])
-    constant_runs("Pendulum-v1", "icnn", [1.0])               # one agent: no line
-    lines = leads_section(load_runs(tmp_path)).splitlines()
-    assert lines[0] == "## Who leads (max rolling-10, mean over seeds)"
-    assert lines[2:8] == [
-        "- Ant-v5: tie between icnn 1000.00 and naf 1000.00 (paper: icnn)",
-        "- Hopper-v5: naf 5.00 ahead of icnn 3.00; 1 seed, no interval (paper: naf)",
-        "- Reacher-v5: icnn 11.00 ± 2.48 ahead of ddpg 1.00 ± 2.48; intervals do not overlap (paper: icnn)",
-        "- Swimmer-v5: icnn 7.00 ± 2.48 ahead of ddpg 6.00 ± 4.97; intervals overlap (paper: icnn)",
-        "- Walker2d-v5 (partial, not counted): icnn 9.00 ahead of ddpg 2.00; 1 seed, no interval (paper: ddpg)",
-        "",
-    ]
-    assert lines[8:11] == [
-        "- ddpg leads on 0 of 2 tasks (0 with non-overlapping intervals)",
-        "- icnn leads on 2 of 4 tasks (1 with non-overlapping intervals); tied for first on 1",
-        "- naf leads on 1 of 2 tasks (0 with non-overlapping intervals); tied for first on 1",
-    ]
-    assert lines[-1].endswith(" Not counted (a run is partial): Walker2d-v5.")
+def test_the_verdict_recovers_a_known_ordering_on_the_common_tasks_only(tmp_path: Path) -> None:
+    randoms = {"Reacher-v5": -43.0, "Swimmer-v5": 0.0, "Hopper-v5": 18.0, "Ant-v5": -60.0}
+    rng = np.random.default_rng(0)
+    for env in ("Reacher-v5", "Swimmer-v5", "Hopper-v5"):
+        random, reference = randoms[env], reference_score(env)
+        for agent, level in (("icnn", 0.9), ("sac", 0.6), ("td3", 0.2)):
+            for seed in range(3):   # 12 tests, the last 10 at normalised score level ± noise
+                levels = level + 0.02 * rng.standard_normal(10)
+                returns = [random, random] + list(random + levels * (reference - random))
+                make_run(tmp_path, env, agent, seed, returns, budget=1100)
+    make_run(tmp_path, "Ant-v5", "icnn", 0, [1.0] * 12, budget=1100)          # td3 and sac lack Ant
+    make_run(tmp_path, "Swimmer-v5", "td3", 3, [1e6] * 12, budget=5000)       # partial: never counted
+    comp = comparison(load_runs(tmp_path), randoms)
+    assert comp.agents == ("icnn", "sac", "td3")
+    assert comp.tasks == ("Hopper-v5", "Reacher-v5", "Swimmer-v5") and comp.left_out == ("Ant-v5",)
+    text = verdict_markdown(comp)
+    iqm = {line.split(" | ")[0].strip("| "): float(line.split(" | ")[2].split()[0])
+           for line in text.split("### at budget")[1].split("### max rolling-10")[0].splitlines() if line.count("[") == 3}
+    assert iqm["icnn"] == pytest.approx(0.9, abs=0.03) and iqm["icnn"] > iqm["sac"] > iqm["td3"]
+    assert "- against sac: ahead at budget (P(icnn > sac) = 1.00 [1.00, 1.00])" in text
+    assert "- against td3: mean above on 3 of 3 tasks; intervals separated on 3 (icnn above) and 0 (icnn below)" in text
+    assert "not yet common: Ant-v5" in text
 
 
-def test_who_leads_with_one_agent_per_env_says_so(tmp_path: Path) -> None:
+def test_an_agent_behind_and_an_even_match_get_their_verdicts(tmp_path: Path) -> None:
+    for seed in range(3):
+        make_run(tmp_path, "Reacher-v5", "icnn", seed, [-20.0 + seed] * 12, budget=1100)
+        make_run(tmp_path, "Reacher-v5", "ddpg", seed, [-5.0 - seed] * 12, budget=1100)
+        make_run(tmp_path, "Reacher-v5", "naf", seed, [-21.0 + 2 * seed] * 12, budget=1100)
+    text = verdict_markdown(comparison(load_runs(tmp_path), {"Reacher-v5": -43.0}))
+    assert "- against ddpg: behind at budget" in text and "- against naf: no clear difference at budget" in text
+
+
+def test_without_a_random_return_or_a_shared_task_there_is_no_verdict(tmp_path: Path) -> None:
     make_run(tmp_path, "Reacher-v5", "icnn", 0, [1.0] * 12, budget=1100)
-    make_run(tmp_path, "Swimmer-v5", "ddpg", 0, [1.0] * 12, budget=1100)
-    assert leads_section(load_runs(tmp_path)).splitlines()[-1] == "No env has runs of two agents."
+    make_run(tmp_path, "Reacher-v5", "sac", 0, [1.0] * 12, budget=1100)
+    assert "No task has finished runs" in verdict_markdown(comparison(load_runs(tmp_path), {}))
 
 
 def test_settings_name_each_key_where_a_run_differs_from_the_packaged_config(tmp_path: Path) -> None:
@@ -283,18 +284,21 @@ def test_results_benchmark_runs_seed_0_of_every_cell_cheapest_first_then_the_fir
 
 
 def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tmp_path: Path, rl_results) -> None:
-    block = rl_results.quoted_block(rl_results.RESULTS)
-    assert block.startswith(results_markdown(load_runs(rl_results.RESULTS), rl_results.BLOCK_LEVEL))
-    for path in rl_results.QUOTING:
+    runs, randoms = load_runs(rl_results.RESULTS), random_returns()
+    full, verdict_only = rl_results.quoted_block(rl_results.RESULTS), rl_results.quoted_block(rl_results.RESULTS, False)
+    assert full.startswith(results_markdown(runs, randoms, rl_results.BLOCK_LEVEL))
+    assert verdict_only.startswith(verdict_markdown(comparison(runs, randoms), rl_results.BLOCK_LEVEL))
+    for path, is_full in rl_results.QUOTING.items():
         text = path.read_text()
         assert text.count(rl_results.BLOCK_BEGIN) == 1 and text.count(rl_results.BLOCK_END) == 1, path
+        block = full if is_full else verdict_only
         assert replace_marked(text, rl_results.BLOCK_BEGIN, rl_results.BLOCK_END, block) == text, (
             f"{path} quotes stale results: run python -m benchmarks.rl_results --publish-only")
     # the writer replaces only what lies between the markers
     doc = tmp_path / "doc.md"
     doc.write_text(f"intro\n{rl_results.BLOCK_BEGIN}\nold\n{rl_results.BLOCK_END}\noutro\n")
-    rl_results.write_quoted_results(rl_results.RESULTS, [doc])
-    assert doc.read_text() == f"intro\n{rl_results.BLOCK_BEGIN}\n{block.rstrip()}\n{rl_results.BLOCK_END}\noutro\n"
+    rl_results.write_quoted_results(rl_results.RESULTS, {doc: True})
+    assert doc.read_text() == f"intro\n{rl_results.BLOCK_BEGIN}\n{full.rstrip()}\n{rl_results.BLOCK_END}\noutro\n"
 
 
 def test_dry_run_hours_come_from_the_runs_own_pace_then_the_cells_then_the_scaled_estimate(

@@ -36,6 +36,7 @@ class RunCurve:
     env_steps_per_second: float | None
     timed_steps: int | None   # steps the throughput covers
     config: dict   # its config.yaml ({} when missing)
+    wall_seconds: float | None = None   # the whole run's wall-clock time, tests included (metrics.json)
 
 
 def rolling_mean(values: np.ndarray, window: int = WINDOW) -> np.ndarray:
@@ -76,6 +77,7 @@ def load_run(run_dir: Path) -> RunCurve | None:
         metrics.get("env_steps_per_second"),
         None if timed is None else int(timed),
         config,
+        metrics.get("wall_seconds"),
     )
 
 
