@@ -26,9 +26,9 @@ Last, "Settings" lists, per env × agent, every key where a run's ``config.yaml`
 the packaged configs resolve to today (``icnn_rl.rl.config.resolve_config``), so rows trained
 before a default changed say so; a key the run does not record is one added since.
 
-One PNG per env shows each agent's mean raw test return (single deterministic test episodes, not the
-table's rolling mean) with its 95 % band over seeds, against env steps and against wall-clock seconds
-(each run's steps at its whole-run pace, tests included).
+One PNG per env shows each agent's rolling mean of 10 test returns, averaged over seeds, with its 95 %
+band where it has three seeds or more, against env steps and against wall-clock seconds (each run's steps at its whole-run pace, tests
+included).
 """
 
 from __future__ import annotations
@@ -138,15 +138,19 @@ def results_markdown(runs: list[RunCurve], randoms: dict[str, float], level: int
 
 
 def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
-    """Per agent, the mean raw test return over seeds and its 95 % band (Student t), over the tests
-    all its seeds share: against env steps, and against wall-clock seconds at the seeds' mean pace."""
+    """Per agent, the mean over seeds of the rolling mean of 10 test returns (the table's statistic
+    along training) and, from three seeds on, its 95 % band (Student t), over the tests all its seeds share: against env
+    steps, and against wall-clock seconds at the seeds' mean pace. Runs with fewer than 10 tests are
+    left out."""
     fig = Figure(figsize=(11, 4))  # no pyplot: the global backend stays the caller's
     by_steps, by_time = fig.subplots(1, 2, sharey=True)
     for agent in sorted({r.agent for r in runs}, key=lambda a: (a != "icnn", a)):
-        group = [r for r in runs if r.agent == agent]
-        length = min(len(r.steps) for r in group)
-        curves = np.stack([r.returns[:length] for r in group])
-        steps = group[0].steps[:length]
+        group = [r for r in runs if r.agent == agent and len(r.returns) >= WINDOW]
+        if not group:
+            continue
+        length = min(len(r.steps) for r in group) - WINDOW + 1
+        curves = np.stack([rolling_mean(r.returns)[:length] for r in group])
+        steps = group[0].steps[WINDOW - 1:WINDOW - 1 + length]
         mean = curves.mean(0)
         paced = [r.wall_seconds / r.steps[-1] for r in group if r.wall_seconds and r.steps[-1]]
         label = f"{agent} ({len(group)} seed{'s' if len(group) > 1 else ''})"
@@ -154,10 +158,10 @@ def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
             if x is None:
                 continue
             (line,) = ax.plot(x, mean, label=label)
-            if len(group) > 1:
+            if len(group) >= 3:   # with two seeds t = 12.7: a band wider than the axis says nothing
                 half = stats.t.ppf(0.975, len(group) - 1) * curves.std(0, ddof=1) / np.sqrt(len(group))
-                ax.fill_between(x, mean - half, mean + half, alpha=0.2, color=line.get_color())
-    by_steps.set(title=env, xlabel="env steps", ylabel="test return (raw, mean over seeds)")
+                ax.fill_between(x, mean - half, mean + half, alpha=0.15, color=line.get_color())
+    by_steps.set(title=env, xlabel="env steps", ylabel=f"rolling mean of {WINDOW} test returns (mean over seeds)")
     by_time.set(title=f"{env}: what a user waits", xlabel="wall-clock seconds (training and tests, one CPU thread)")
     by_steps.legend()
     fig.tight_layout()
