@@ -1,6 +1,6 @@
-"""Training throughput (env steps/s, one update per step) of ICNN, NAF and DDPG with their
-default configs (same hidden sizes), measured in one process with one torch thread, and where
-ICNN's time goes.
+"""Training throughput (env steps/s, one update per step) of every agent (ICNN, NAF, DDPG, SAC,
+TD3) with its default config (same hidden sizes), measured in one process with one torch thread;
+its multiply-adds per env step, and where ICNN's time goes.
 
     python -m benchmarks.rl_throughput [--env InvertedPendulum-v5] [--steps 200] [--rounds 3]
     python -m benchmarks.rl_throughput --from-runs ~/runs/results --env Reacher-v5
@@ -13,7 +13,11 @@ training. Either way the agents then take turns, ``rounds`` times, training ``st
 each, so a changing machine load affects them alike.
 
 Prints (and with ``--out`` appends to a Markdown file) the median env steps/s over the rounds and
-the ratio to DDPG; per env step, the milliseconds the ICNN and NAF updates spend in network passes,
+the ratios to SAC and DDPG; the multiply-adds per env step (acting and update), counted by
+``torch.utils.flop_counter`` over a further ``steps`` env steps of each agent (one multiply-add is two
+floating-point operations; only torch operations count, not the bundle method's compiled
+sub-problems), and the env steps/s they would allow at this machine's measured matmul rate (the
+floor, ``MAC_SHAPE``), so the gap between an agent's speed and its floor is per-op overhead; per env step, the milliseconds the ICNN and NAF updates spend in network passes,
 in solver sub-problems and elsewhere (``time/*`` in TensorBoard); and ICNN's solver statistics
 for acting and for the TD target (``train/solver_*``), averaged over the timed updates.
 ``--set key=value`` overrides ICNN's config for a fresh model (A/B of solver settings).
@@ -30,6 +34,7 @@ from pathlib import Path
 import torch
 from stable_baselines3.common.logger import Logger
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from torch.utils.flop_counter import FlopCounterMode
 
 from icnn_rl.agents import AGENTS, load_agent
 from icnn_rl.cli import configure_torch
@@ -39,6 +44,7 @@ from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config
 
 PHASES = ("cycle", "network", "subproblem", "other")
+MAC_SHAPE = (256, 200, 200)   # the matmul timed for the machine's rate: a batch of 256 through a 200-wide layer
 SOLVER_STATS = ("iterations", "within_tol", "first_cut", "gap_p50", "gap_p90", "gap_p99")
 
 
@@ -86,17 +92,47 @@ def timed_round(model: OffPolicyAlgorithm, steps: int) -> tuple[float, dict[str,
     return speed, phases, dict(model.logger.name_to_value)
 
 
+def multiply_adds_per_step(model: OffPolicyAlgorithm, steps: int) -> float:
+    """Multiply-adds per env step of training ``steps`` env steps (acting and updates), counted from
+    the torch operations that run (half of ``FlopCounterMode``'s floating-point operations)."""
+    with FlopCounterMode(display=False) as counter:
+        model.learn(steps, reset_num_timesteps=False, log_interval=None)
+    return counter.get_total_flops() / 2 / steps
+
+
+def matmul_rate(repeats: int = 2000) -> float:
+    """Multiply-adds per second of this machine's float32 matmul of :data:`MAC_SHAPE`, one thread
+    (the best of three timings)."""
+    rows, inner, cols = MAC_SHAPE
+    a, b = torch.randn(rows, inner), torch.randn(inner, cols)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return rows * inner * cols * repeats / best
+
+
 def report(env_id: str, state: str, steps: int, rounds: int, speeds: dict[str, list[float]],
-           phases: dict[str, list[dict[str, float]]], logged: dict[str, list[dict[str, float]]]) -> str:
+           phases: dict[str, list[dict[str, float]]], logged: dict[str, list[dict[str, float]]],
+           macs: dict[str, float], rate: float) -> str:
     """The Markdown tables of one benchmark invocation."""
-    ddpg = statistics.median(speeds["ddpg"])
+    median = {agent: statistics.median(values) for agent, values in speeds.items()}
+    bases = [base for base in ("sac", "ddpg") if base in median]
     lines = [(f"### {env_id} ({state}), hidden {resolve_config('ddpg', env_id)['hidden']}, "
              f"{steps} steps × {rounds} rounds, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"), "",
-             "| agent | env steps/s (median) | per round | ratio to DDPG |", "|---|---|---|---|"]
+             f"Matmul rate {rate / 1e9:.2f} G multiply-adds/s ({'×'.join(map(str, MAC_SHAPE))}, one thread). "
+             "Floor: the env steps/s the counted multiply-adds would allow at that rate.", "",
+             "| agent | env steps/s (median) | per round | " + " | ".join(f"ratio to {b.upper()}" for b in bases)
+             + " | M multiply-adds per env step | floor env steps/s | share of floor |",
+             "|---|---|---|" + "---|" * len(bases) + "---|---|---|"]
     for agent, values in speeds.items():
         rounds_text = ", ".join(f"{v:.1f}" for v in values)
-        lines.append(f"| {agent} | {statistics.median(values):.1f} | {rounds_text} | "
-                     f"{statistics.median(values) / ddpg:.2f} |")
+        ratios = " | ".join(f"{median[agent] / median[b]:.2f}" for b in bases)
+        floor = rate / macs[agent]
+        lines.append(f"| {agent} | {median[agent]:.1f} | {rounds_text} | {ratios} | {macs[agent] / 1e6:.2f} | "
+                     f"{floor:.0f} | {median[agent] / floor:.2f} |")
     lines += ["", ("ms per env step (median over rounds): the cycle from one update to the next, and its "
               "network passes, solver sub-problems and the rest"), "",
               "| agent | " + " | ".join(PHASES) + " |", "|---|" + "---|" * len(PHASES)]
@@ -130,6 +166,7 @@ def main() -> None:
     parser.add_argument("--checkpoint-step", type=int, default=None, help="default: each run's newest")
     parser.add_argument("--set", action="append", default=[], dest="overrides", metavar="KEY=VALUE",
                         help="override an ICNN config key (fresh models only)")
+    parser.add_argument("--agents", nargs="+", default=list(AGENTS), choices=list(AGENTS))
     parser.add_argument("--out", type=Path, default=None, help="append the tables to this Markdown file")
     args = parser.parse_args()
     if args.overrides and args.from_runs is not None:
@@ -138,13 +175,13 @@ def main() -> None:
     models = {
         agent: fresh_model(agent, args.env, args.steps * args.rounds, args.overrides if agent == "icnn" else [])
         if args.from_runs is None else trained_model(agent, args.env, args.from_runs, args.checkpoint_step)
-        for agent in AGENTS
+        for agent in args.agents
     }
     for model in models.values():
         model.set_logger(Logger(None, []))   # scalars are only read back from the logger
-    speeds: dict[str, list[float]] = {agent: [] for agent in AGENTS}
-    phases: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
-    logged: dict[str, list[dict[str, float]]] = {agent: [] for agent in AGENTS}
+    speeds: dict[str, list[float]] = {agent: [] for agent in args.agents}
+    phases: dict[str, list[dict[str, float]]] = {agent: [] for agent in args.agents}
+    logged: dict[str, list[dict[str, float]]] = {agent: [] for agent in args.agents}
     for _ in range(args.rounds):
         for agent, model in models.items():
             speed, spent, values = timed_round(model, args.steps)
@@ -155,7 +192,8 @@ def main() -> None:
         f"{agent} step {model.num_timesteps}" for agent, model in models.items())
     if args.overrides:
         state += ", ICNN " + " ".join(args.overrides)
-    text = report(args.env, state, args.steps, args.rounds, speeds, phases, logged)
+    macs = {agent: multiply_adds_per_step(model, args.steps) for agent, model in models.items()}
+    text = report(args.env, state, args.steps, args.rounds, speeds, phases, logged, macs, matmul_rate())
     print(text)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
