@@ -122,8 +122,8 @@ def report(env_id: str, state: str, steps: int, rounds: int, speeds: dict[str, l
     bases = [base for base in ("sac", "ddpg") if base in median]
     lines = [(f"### {env_id} ({state}), hidden {resolve_config('ddpg', env_id)['hidden']}, "
              f"{steps} steps × {rounds} rounds, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"), "",
-             f"Matmul rate {rate / 1e9:.2f} G multiply-adds/s ({'×'.join(map(str, MAC_SHAPE))}, one thread). "
-             "Floor: the env steps/s the counted multiply-adds would allow at that rate.", "",
+             (f"Matmul rate {rate / 1e9:.2f} G multiply-adds/s ({'×'.join(map(str, MAC_SHAPE))}, one thread). "
+             "Floor: the env steps/s the counted multiply-adds would allow at that rate."), "",
              "| agent | env steps/s (median) | per round | " + " | ".join(f"ratio to {b.upper()}" for b in bases)
              + " | M multiply-adds per env step | floor env steps/s | share of floor |",
              "|---|---|---|" + "---|" * len(bases) + "---|---|---|"]
