@@ -37,6 +37,7 @@ from icnn_rl.cli import (
     write_text_atomic,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
+from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
 from icnn_rl.rl.records import mean_ci
@@ -103,6 +104,9 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
              for env_id in args.env for agent in args.agent})
         for k, drawn in enumerate(samples)
     ]
+    for _, by_cell in configs:
+        for (_, agent), config in by_cell.items():
+            check_agent_config(agent, config)
     return samples_record(space, samples, args.agent), configs
 
 

@@ -28,7 +28,7 @@ from icnn_rl.cli import (
     resolve_device,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
-from icnn_rl.rl.build import build_model
+from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, run_grid, summary
 from icnn_rl.rl.run import RunSpec
@@ -68,8 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
 def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
     """Validate every input and return one :class:`RunSpec` per agent × env × seed.
 
-    Each agent × env pair is built once here (and thrown away), so bad values are reported
-    before any worker starts.
+    Every config is resolved and checked here (:func:`~icnn_rl.rl.build.check_agent_config`, no
+    model is built), so bad values are reported before any run starts.
     """
     resolve_device(args.device)
     check_output_dir(args.log_dir, "--log-dir")
@@ -87,10 +87,7 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
         steps = args.steps or task_for(env_id).budget
         for agent in args.agent:
             config = resolve_config(agent, env_id, args.config, args.overrides)
-            try:
-                build_model(agent, env_id, config, seed=0, steps=1, device="cpu").env.close()
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{agent} on {env_id}: {exc}") from None
+            check_agent_config(agent, config)
             specs += [
                 RunSpec(
                     agent,
