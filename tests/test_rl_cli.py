@@ -17,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 from icnn_rl import evaluate, report, train
 from icnn_rl.agents import AGENTS, ICNN
@@ -103,6 +104,10 @@ def test_resume_continues_step_count_and_curves(tmp_path: Path, capsys: pytest.C
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert (first["steps"], first["timed_steps"], first["invocations"]) == (100, 100, 1)
     assert (metrics["steps"], metrics["timed_steps"], metrics["invocations"]) == (150, 150, 2)
+    # config.yaml records the schedule the run used; ε, which the rule chose at the first update, is in metrics.json
+    config = yaml.safe_load((run_dir / "config.yaml").read_text())
+    assert (config["test_interval"], config["checkpoint_interval"], config["entropy_weight"]) == (50, 500, None)
+    assert metrics["entropy_weight"] == ICNN.load(run_dir / "model.zip").policy.target_solver.entropy_weight != 1.0
     for key in ("wall_seconds", "test_seconds", "train_seconds"):
         assert metrics[key] > first[key] > 0
     assert metrics["env_steps_per_second"] == pytest.approx(150 / metrics["train_seconds"], rel=0.01)

@@ -1,8 +1,12 @@
 """One training run (agent × env × seed) and everything it writes into its run directory:
 
-``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config), TensorBoard
-events, ``evaluations.csv`` (step, test_return), ``checkpoints/`` and, when done, ``model.zip``
-and ``metrics.json`` (wall time and training throughput of the whole run, see :class:`RunTimer`).
+``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config, its schedule
+included: :func:`~icnn_rl.rl.config.resolve_schedule`), TensorBoard events, ``evaluations.csv``
+(step, test_return), ``checkpoints/`` and, when done, ``model.zip`` and ``metrics.json`` (wall time
+and training throughput of the whole run, see :class:`RunTimer`). One value is chosen only while the
+run trains: ICNN's ``entropy_weight: null`` (the rule fixes ε at the first update). ``config.yaml``
+keeps the null, so that it stays what was asked and compares equal to the packaged config, and
+``metrics.json`` records the ε the run used as ``entropy_weight`` (1 when it made no update).
 While a process trains the run it holds an advisory lock on ``.lock`` there (POSIX ``flock``,
 released when the process ends, however it ends), so a second grid over the same ``--log-dir``
 cannot train the same run at once.
@@ -31,10 +35,11 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import load_agent
 from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
-from icnn_rl.envs import make_env, task_for
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint, save_model_atomic
+from icnn_rl.rl.config import resolve_schedule
 from icnn_rl.rl.evaluations import truncate_evaluations
 
 LOCK_NAME = ".lock"
@@ -147,6 +152,7 @@ def _check_resume_config(spec: RunSpec) -> None:
         raise RunError(f"--resume {spec.run_dir}: cannot read its config.yaml ({exc})") from None
     if not isinstance(saved, dict):
         raise RunError(f"--resume {spec.run_dir}: its config.yaml is not a mapping of settings")
+    saved = resolve_schedule(saved, spec.env_id)   # a run recorded before the schedule was resolved
     wanted = yaml.safe_load(yaml.safe_dump(_resolved(spec), sort_keys=False))
     keys = sorted(key for key in wanted.keys() | saved.keys()
                   if key not in RESUME_MAY_CHANGE and wanted.get(key) != saved.get(key))
@@ -297,7 +303,7 @@ def _train_locked(spec: RunSpec) -> RunResult:
     csv_path = run_dir / "evaluations.csv"
     _open_run_dir(spec)
     model, timing = _start_model(spec, csv_path)
-    interval = config["test_interval"] or task_for(spec.env_id).test_interval
+    interval = config["test_interval"]
     test_env = make_env(spec.env_id)
     tester = PaperTestCallback(
         test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET
@@ -308,12 +314,14 @@ def _train_locked(spec: RunSpec) -> RunResult:
         return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
 
     checkpointer = AtomicCheckpointCallback(
-        run_dir / "checkpoints", config["checkpoint_interval"] or 10 * interval, totals
+        run_dir / "checkpoints", config["checkpoint_interval"], totals
     )
     _learn(spec, model, [DivergenceGuard(interval), tester, checkpointer], checkpointer)
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
     metrics = run_metrics(model.num_timesteps, totals())
+    if "entropy_weight" in config:   # ICNN (module docstring)
+        metrics["entropy_weight"] = model.policy.target_solver.entropy_weight
     write_json_atomic(run_dir / "metrics.json", metrics)
     test_env.close()
     model.env.close()
