@@ -24,11 +24,15 @@ class EnvError(ValueError):
 
 
 def check_env_id(env_id: str) -> None:
-    """Raise :class:`EnvError` unless ``env_id`` is a registered gymnasium id with a Box action space."""
+    """Raise :class:`EnvError` unless ``env_id`` is a registered gymnasium id whose packages are
+    installed (e.g. Box2D tasks need ``gymnasium[box2d]``) and whose action space is a Box."""
     if env_id not in gym.registry:
         choices = ", ".join([*PAPER_TASKS, *QUICK_TASKS])
         raise EnvError(f"unknown env {env_id!r}; the paper's tasks are {choices} (or any gymnasium id)")
-    env = gym.make(env_id)
+    try:
+        env = gym.make(env_id)
+    except gym.error.DependencyNotInstalled as exc:
+        raise EnvError(f"env {env_id!r} needs a package that is not installed: {exc}") from None
     try:
         if not isinstance(env.action_space, spaces.Box):
             raise EnvError(

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,17 +32,19 @@ from icnn_rl.cli import (
     EXIT_ERROR,
     ConfigError,
     add_set_argument,
+    check_distinct,
     check_output_dir,
     command_parser,
     report_error,
+    report_warning,
     write_text_atomic,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
-from icnn_rl.rl.records import mean_ci
-from icnn_rl.rl.run import RunSpec
+from icnn_rl.rl.records import WINDOW, mean_ci
+from icnn_rl.rl.run import RunSpec, check_seeds
 from icnn_rl.rl.search import (
     agent_keys,
     best_sample,
@@ -77,9 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
 Configs = list[tuple[int, dict[tuple[str, str], dict[str, Any]]]]  # per sample: (env, agent) → config
 
 
-def plan(args: argparse.Namespace) -> tuple[str, Configs]:
+def plan(args: argparse.Namespace, warn: Callable[[str], None]) -> tuple[str, Configs]:
     """Validate the inputs; return ``samples.yaml``'s text and per sample its resolved config for
-    every (env, agent)."""
+    every (env, agent). ``warn`` receives each (env, agent) whose runs are too short to count: the
+    statistic needs more than :data:`~icnn_rl.rl.records.WINDOW` tests."""
     check_output_dir(args.log_dir, "--log-dir")
     if args.report_only and not args.log_dir.is_dir():
         raise ConfigError(f"--report-only reads the runs under --log-dir, and {args.log_dir} is not a directory")
@@ -89,6 +93,9 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
         agent_spec(agent)
     for env_id in args.env:
         check_env_id(env_id)
+    check_distinct("--agent", args.agent)
+    check_distinct("--env", args.env)
+    check_seeds("--fresh-seeds", args.fresh_seeds)
     if 0 in args.fresh_seeds:
         raise ConfigError("--fresh-seeds must not include 0: the search's trials use seed 0")
     if args.steps is not None and args.steps < 1:
@@ -107,6 +114,12 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
     for _, by_cell in configs:
         for (_, agent), config in by_cell.items():
             check_agent_config(agent, config)
+    for (env_id, agent), config in configs[0][1].items():
+        steps = args.steps or task_for(env_id).budget
+        tests = steps // config["test_interval"] + 1   # at step 0 and every test interval
+        if tests <= WINDOW:
+            warn(f"{agent} on {env_id}: {steps} steps make {tests} tests (one every {config['test_interval']}), "
+                 f"and a run counts with more than {WINDOW}: no statistic will be reported")
     return samples_record(space, samples, args.agent), configs
 
 
@@ -175,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        record, configs = plan(args)
+        record, configs = plan(args, partial(report_warning, parser.prog))
     except (AgentError, EnvError, ConfigError, BackendError) as exc:
         return report_error(parser.prog, exc)
     root = args.log_dir.resolve()

@@ -52,7 +52,7 @@ def steps_in(csv_path: Path) -> list[int]:
 
 
 def test_default_command_is_icnn_on_inverted_pendulum_for_its_paper_budget() -> None:
-    (spec,) = train.plan_runs(train.build_parser().parse_args([]))
+    (spec,) = train.plan_runs(train.build_parser().parse_args([]), print)
     assert (spec.agent, spec.env_id, spec.seed, spec.steps) == ("icnn", "InvertedPendulum-v5", 0, 10_000)
     assert spec.progress and spec.run_dir == Path("runs/InvertedPendulum-v5/icnn/seed0")
 

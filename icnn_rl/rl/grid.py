@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from icnn_rl.cli import check_distinct
 from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, stop_signalled, train_run
 
 BACKENDS = ("process", "ray")
@@ -200,8 +201,10 @@ def run_grid(
     done: Callable[[RunOutcome], None] = lambda outcome: None,
 ) -> list[RunOutcome]:
     """Train every spec on ``backend`` and return their outcomes in the order of ``specs``;
-    ``done`` is called in this process as each run ends (in the order they end)."""
+    ``done`` is called in this process as each run ends (in the order they end). Two specs of one
+    run directory are refused (:class:`~icnn_rl.cli.ConfigError`): a run is trained once."""
     check_backend(backend, workers, address)
+    check_distinct("the grid", [spec.run_dir for spec in specs])
     outcomes: dict[RunSpec, RunOutcome] = {}
 
     def record(outcome: RunOutcome) -> None:

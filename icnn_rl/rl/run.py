@@ -18,11 +18,12 @@ a second signal acts as it did before (e.g. Ctrl-C again stops at once).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +35,7 @@ from stable_baselines3.common.logger import configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import load_agent
-from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
+from icnn_rl.cli import ConfigError, check_distinct, configure_torch, write_json_atomic, write_text_atomic
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
@@ -44,6 +45,10 @@ from icnn_rl.rl.evaluations import truncate_evaluations
 
 LOCK_NAME = ".lock"
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
+SEED_LIMIT = 2**32 - TEST_SEED_OFFSET   # numpy takes seeds below 2**32
+# A run's write that fails for one of these reasons is a fault of the machine or of the directory
+# (read-only, full), not of the run: one error line (RunError), no traceback.
+WRITE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _STOP = threading.Event()   # this process got a stop signal while training (stop_signalled)
 
@@ -75,6 +80,14 @@ class RunSpec:
     @property
     def run_dir(self) -> Path:
         return Path(self.log_dir) / self.env_id / self.agent / f"seed{self.seed}"
+
+
+def check_seeds(option: str, seeds: Sequence[int]) -> None:
+    """Refuse seeds numpy cannot take (the test env's included) and a seed given twice."""
+    for seed in seeds:
+        if not 0 <= seed < SEED_LIMIT:
+            raise ConfigError(f"{option} {seed}: a seed must lie in [0, {SEED_LIMIT - 1}]")
+    check_distinct(option, seeds)
 
 
 @dataclass(frozen=True)
@@ -281,19 +294,34 @@ def _learn(
         checkpointer.init_callback(model)
         checkpointer.save()   # the final checkpoint, also checked for divergence
     except DivergedError as exc:
-        last = latest_checkpoint(checkpointer.directory)
-        kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
         raise RunError(
             f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
-            f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
+            f"({_kept_checkpoint(spec)}); change the config (e.g. learning_rate, reward_scale) and start again"
         ) from None
+
+
+def _kept_checkpoint(spec: RunSpec) -> str:
+    """Where a stopped run's last checkpoint is, for its error line."""
+    last = latest_checkpoint(spec.run_dir / "checkpoints")
+    return f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
 
 
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model,
-    holding the run directory's lock."""
-    with _exclusive(spec.run_dir):
-        return _train_locked(spec)
+    holding the run directory's lock. A write that fails for a reason of :data:`WRITE_FAULTS`
+    stops the run with a :class:`RunError` (its last checkpoint is kept: checkpoints are atomic)."""
+    try:
+        with _exclusive(spec.run_dir):
+            return _train_locked(spec)
+    except OSError as exc:
+        if exc.errno not in WRITE_FAULTS:
+            raise
+        where = Path(exc.filename).parent if exc.filename else spec.run_dir
+        raise RunError(
+            f"{spec.agent} on {spec.env_id} seed {spec.seed}: cannot write in {where} "
+            f"({exc.strerror}); training stopped ({_kept_checkpoint(spec)}); make the directory writable "
+            "(or free space) and continue with --resume"
+        ) from None
 
 
 def _train_locked(spec: RunSpec) -> RunResult:
