@@ -31,8 +31,9 @@ from typing import Any
 
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
 from icnn_rl.agents import load_agent
 from icnn_rl.cli import ConfigError, check_distinct, configure_torch, write_json_atomic, write_text_atomic
@@ -50,6 +51,7 @@ SEED_LIMIT = 2**32 - TEST_SEED_OFFSET   # numpy takes seeds below 2**32
 # (read-only, full), not of the run: one error line (RunError), no traceback.
 WRITE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+TEST_RNG_KEY = "test_env_rng"   # the test env's random state, saved with each checkpoint's timing
 _STOP = threading.Event()   # this process got a stop signal while training (stop_signalled)
 
 
@@ -252,11 +254,26 @@ def _open_run_dir(spec: RunSpec) -> None:
     write_text_atomic(spec.run_dir / "config.yaml", yaml.safe_dump(_resolved(spec), sort_keys=False))
 
 
+def _tensorboard_logger(run_dir: Path, purge_step: int | None) -> Logger:
+    """SB3's TensorBoard logger into ``run_dir``. With ``purge_step``, its first event tells
+    TensorBoard to drop what earlier event files hold from that step on (SummaryWriter's
+    ``purge_step``, which SB3's ``configure`` does not pass on): a resumed run's is the step after
+    its checkpoint's, so what the stopped process logged after its checkpoint, and the resumed run
+    logs again, shows once."""
+    logger = configure(str(run_dir), ["tensorboard"])
+    if purge_step is not None:
+        (output,) = logger.output_formats
+        output.writer.file_writer.add_event(Event(step=purge_step, session_log=SessionLog(status=SessionLog.START)))
+    return logger
+
+
 def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dict[str, Any] | None]:
     """A fresh model, or with ``--resume`` the newest checkpoint's model and replay buffer (the test
-    curve cut back to its step), with the run's saved timing; TensorBoard logs go to the run directory."""
+    curve and the TensorBoard curves cut back to its step), with the state saved beside it
+    (:func:`_train_locked`); TensorBoard logs go to the run directory."""
     latest = latest_checkpoint(spec.run_dir / "checkpoints") if spec.resume else None
     timing = None
+    purge_step = 0 if spec.resume else None   # a --resume without a checkpoint starts again
     if latest is None:
         model = build_model(spec.agent, spec.env_id, spec.config, spec.seed, spec.steps, spec.device)
         csv_path.unlink(missing_ok=True)
@@ -267,7 +284,8 @@ def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dic
         model.load_replay_buffer(buffer_path)
         truncate_evaluations(csv_path, model.num_timesteps)
         timing = checkpoint_timing(model_path)
-    model.set_logger(configure(str(spec.run_dir), ["tensorboard"]))
+        purge_step = model.num_timesteps + 1   # what was logged at the checkpoint's step came before it
+    model.set_logger(_tensorboard_logger(spec.run_dir, purge_step))
     return model, timing
 
 
@@ -330,20 +348,23 @@ def _train_locked(spec: RunSpec) -> RunResult:
     run_dir, config = spec.run_dir, spec.config
     csv_path = run_dir / "evaluations.csv"
     _open_run_dir(spec)
-    model, timing = _start_model(spec, csv_path)
+    model, saved = _start_model(spec, csv_path)
     interval = config["test_interval"]
     test_env = make_env(spec.env_id)
     tester = PaperTestCallback(
-        test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET
+        test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET,
+        rng_state=(saved or {}).get(TEST_RNG_KEY),
     )
-    timer = RunTimer(model.num_timesteps, timing)
+    timer = RunTimer(model.num_timesteps, saved)
 
     def totals() -> dict[str, float]:
         return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
 
-    checkpointer = AtomicCheckpointCallback(
-        run_dir / "checkpoints", config["checkpoint_interval"], totals
-    )
+    def checkpoint_state() -> dict[str, Any]:
+        """What a checkpoint saves beside the model: the run's time so far and the test env's random state."""
+        return {**totals(), TEST_RNG_KEY: tester.rng_state()}
+
+    checkpointer = AtomicCheckpointCallback(run_dir / "checkpoints", config["checkpoint_interval"], checkpoint_state)
     _learn(spec, model, [DivergenceGuard(interval), tester, checkpointer], checkpointer)
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
