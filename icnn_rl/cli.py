@@ -75,11 +75,17 @@ def config_path(name: str) -> Path:
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping (an empty file is ``{}``)."""
+    """A YAML file whose top level is a mapping (an empty file is ``{}``); a file that cannot be read
+    or parsed is a :class:`ConfigError` of one line (where the parser stopped, not its snippet)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read config file {path}: {problem}{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

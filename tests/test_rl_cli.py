@@ -208,25 +208,6 @@ def test_sigterm_to_a_grid_of_workers_checkpoints_the_running_runs_and_starts_no
     assert not runs[2].exists()   # the queued run never started
 
 
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--env", "NoSuchEnv-v0"], "unknown env 'NoSuchEnv-v0'"),
-        (["--agent", "ppo"], "unknown agent 'ppo'; valid: icnn, naf, ddpg, sac, td3"),
-        (["--env", "CartPole-v1"], "only Box (continuous) action spaces"),
-        (["--set", "no_such_key=1"], "unknown config key 'no_such_key'"),
-        (["--set", "batch_size=-3"], "batch_size must be > 0"),
-        (["--set", "gamma=high"], "gamma must be a number"),
-        (["--set", "act_solver.method=newton"], "solver method 'newton' is unknown"),
-        (["--device", "tpu"], "unknown device 'tpu'"),
-    ],
-)
-def test_bad_input_is_one_clear_line(args: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
-    assert train.main([*args, "--steps", "10"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and message in err and ": error: " in err
-
-
 def test_output_directory_that_is_a_file_is_one_clear_line(
     tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
