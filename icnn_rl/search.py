@@ -42,7 +42,15 @@ from icnn_rl.cli import (
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
+from icnn_rl.rl.grid import (
+    BackendError,
+    RunOutcome,
+    check_backend,
+    connect_ray,
+    restarts,
+    summary,
+    unfinished,
+)
 from icnn_rl.rl.records import WINDOW, mean_ci
 from icnn_rl.rl.run import RunSpec, check_seeds
 from icnn_rl.rl.search import (
@@ -169,31 +177,40 @@ def report(root: Path, count: int, envs: Sequence[str], agents: Sequence[str], f
     return "\n".join(lines) + "\n"
 
 
-def train_search(root: Path, record: str, configs: Configs, args: argparse.Namespace) -> list[RunOutcome]:
+def train_search(root: Path, record: str, configs: Configs, args: argparse.Namespace,
+                 warn: Callable[[str], None]) -> list[RunOutcome]:
     """Write ``samples.yaml``, train every sample's seed-0 trials on Ray, then each (env, agent)'s
-    best sample on the fresh seeds; the outcomes of the runs started."""
+    best sample on the fresh seeds; the outcomes of the runs started. ``warn`` receives each
+    started trial that starts again from step 0 (:func:`~icnn_rl.rl.grid.restarts`)."""
     write_text_atomic(root / "samples.yaml", record)
     connect_ray(args.workers, args.address)
-    outcomes = run_trials(trial_specs(root, configs, [0], args.steps), "search", root / "tune")
+
+    def run(specs: list[RunSpec], name: str) -> list[RunOutcome]:
+        for line in restarts(specs):
+            warn(line)
+        return run_trials(specs, name, root / "tune")
+
+    outcomes = run(trial_specs(root, configs, [0], args.steps), "search")
     best = {}
     for env_id in args.env:
         for agent in args.agent:
             found = best_sample(root, len(configs), env_id, agent)
             if found is not None:
                 best[(env_id, agent)] = found[0]
-    return outcomes + run_trials(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun", root / "tune")
+    return outcomes + run(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    warn = partial(report_warning, parser.prog)
     try:
-        record, configs = plan(args, partial(report_warning, parser.prog))
+        record, configs = plan(args, warn)
     except (AgentError, EnvError, ConfigError, BackendError) as exc:
         return report_error(parser.prog, exc)
     root = args.log_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    outcomes = [] if args.report_only else train_search(root, record, configs, args)
+    outcomes = [] if args.report_only else train_search(root, record, configs, args, warn)
     text = report(root, len(configs), args.env, args.agent, args.fresh_seeds)
     write_text_atomic(root / "search.md", text)
     print(text)

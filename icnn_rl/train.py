@@ -32,9 +32,8 @@ from icnn_rl.cli import (
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
 from icnn_rl.rl.build import check_agent_config
-from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, run_grid, summary
+from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, restarts, run_grid, summary
 from icnn_rl.rl.run import RunSpec, check_seeds
 
 
@@ -121,13 +120,8 @@ def plan_runs(args: argparse.Namespace, warn: Callable[[str], None]) -> list[Run
                 )
                 for seed in args.seeds
             ]
-    for spec in specs:
-        if spec.resume and not (spec.run_dir / "model.zip").exists():
-            if not (spec.run_dir / "config.yaml").exists():
-                warn(f"--resume: {spec.run_dir} holds no run; it starts from step 0")
-            elif latest_checkpoint(spec.run_dir / "checkpoints") is None:
-                warn(f"--resume: {spec.run_dir} has no checkpoint (it stopped before its first); "
-                     "it starts again from step 0")
+    for line in restarts(specs):
+        warn(f"--resume: {line}")
     return specs
 
 

@@ -26,7 +26,9 @@ from icnn_rl import evaluate, search, train
 from icnn_rl.convex import picnn
 from icnn_rl.rl import callbacks
 from icnn_rl.rl.checkpoints import write_checkpoint
+from icnn_rl.rl.grid import restarts
 from icnn_rl.rl.rollout import rollout
+from icnn_rl.rl.run import RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--set", "hidden=[8]", "--set", "learning_starts=20", "--set", "batch_size=8", "--set", "test_interval=20",
@@ -228,8 +230,8 @@ def without_checkpoint(tmp: Path) -> list[str]:
 @pytest.mark.parametrize(("given", "message"), [
     pytest.param(["--steps", "20"], "ddpg on InvertedPendulum-v5: --steps 20 is within the warm-up "
                  "(learning_starts 20): random actions only, no update is trained", id="steps within warm-up"),
-    pytest.param(["--resume"], "holds no run; it starts from step 0", id="resume without a run"),
-    pytest.param(without_checkpoint, "has no checkpoint (it stopped before its first); it starts again from step 0",
+    pytest.param(["--resume"], "seed0: nothing to resume (no run there); it starts from step 0", id="resume without a run"),
+    pytest.param(without_checkpoint, "nothing to resume (the run stopped before its first checkpoint); it starts again",
                  id="resume without a checkpoint"),
 ])
 def test_a_surprise_that_is_no_error_is_one_warning_line(
@@ -291,3 +293,26 @@ def test_evaluate_video_without_the_video_extra_names_the_extra(
     one_error_line(*capsys.readouterr(), '--video needs the video extra (imageio, imageio-ffmpeg): pip install '
                    '"icnn-rl[video]"')
     assert not (tmp_path / "rollout.mp4").exists()
+
+
+def test_restarts_names_the_runs_a_resume_starts_from_step_0(tmp_path: Path) -> None:
+    """What train.py --resume and a repeated search warn about."""
+    def spec(seed: int, *files: str, resume: bool = True) -> RunSpec:
+        run = RunSpec("ddpg", "Pendulum-v1", seed, 100, {}, tmp_path, resume=resume)
+        for name in files:
+            (run.run_dir / name).parent.mkdir(parents=True, exist_ok=True)
+            (run.run_dir / name).write_text("")
+        return run
+
+    specs = [
+        spec(0),                                                           # no run there
+        spec(1, "config.yaml"),                                            # stopped before its first checkpoint
+        spec(2, "config.yaml", "checkpoints/step50.zip", "checkpoints/step50.buffer.pkl"),
+        spec(3, "config.yaml", "model.zip"),                               # finished
+        spec(4, resume=False),
+    ]
+    assert restarts(specs) == [
+        f"{tmp_path}/Pendulum-v1/ddpg/seed0: nothing to resume (no run there); it starts from step 0",
+        (f"{tmp_path}/Pendulum-v1/ddpg/seed1: nothing to resume (the run stopped before its first checkpoint); "
+        "it starts again from step 0"),
+    ]

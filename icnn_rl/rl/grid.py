@@ -31,6 +31,7 @@ from pathlib import Path
 from types import ModuleType
 
 from icnn_rl.cli import check_distinct
+from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, stop_signalled, train_run
 
 BACKENDS = ("process", "ray")
@@ -66,6 +67,22 @@ def unfinished(specs: Sequence[RunSpec]) -> list[RunSpec]:
         for spec in specs
         if not (spec.run_dir / "model.zip").exists()
     ]
+
+
+def restarts(specs: Sequence[RunSpec]) -> list[str]:
+    """One line per spec that is to resume but will start from step 0: its directory holds no run,
+    or the run stopped before its first checkpoint (e.g. a Ray grid shorter than the checkpoint
+    interval whose driver was killed)."""
+    lines = []
+    for spec in specs:
+        if not spec.resume or (spec.run_dir / "model.zip").exists():
+            continue
+        if not (spec.run_dir / "config.yaml").exists():
+            lines.append(f"{spec.run_dir}: nothing to resume (no run there); it starts from step 0")
+        elif latest_checkpoint(spec.run_dir / "checkpoints") is None:
+            lines.append(f"{spec.run_dir}: nothing to resume (the run stopped before its first checkpoint); "
+                         "it starts again from step 0")
+    return lines
 
 
 def attempt(spec: RunSpec) -> RunOutcome:
