@@ -20,6 +20,7 @@ from pathlib import Path
 import gymnasium as gym
 import pytest
 import torch
+import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from icnn_rl import evaluate, search, train
@@ -316,3 +317,17 @@ def test_restarts_names_the_runs_a_resume_starts_from_step_0(tmp_path: Path) -> 
         (f"{tmp_path}/Pendulum-v1/ddpg/seed1: nothing to resume (the run stopped before its first checkpoint); "
         "it starts again from step 0"),
     ]
+
+
+def test_a_run_recorded_with_a_null_schedule_resumes_and_then_records_the_values(tmp_path: Path) -> None:
+    """Runs started before config.yaml recorded the resolved schedule (runs training now included)
+    hold null there: a --resume takes it for the task's values, which the run used."""
+    args = ["--agent", "ddpg", "--log-dir", str(tmp_path), "--set", "hidden=[8]", "--set", "learning_starts=20",
+            "--set", "batch_size=8", "--no-progress"]   # InvertedPendulum's schedule: a test every 100 steps
+    assert train.main([*args, "--steps", "100"]) == 0
+    path = tmp_path / "InvertedPendulum-v5" / "ddpg" / "seed0" / "config.yaml"
+    recorded = yaml.safe_load(path.read_text())
+    assert (recorded["test_interval"], recorded["checkpoint_interval"]) == (100, 1000)
+    path.write_text(yaml.safe_dump({**recorded, "test_interval": None, "checkpoint_interval": None}, sort_keys=False))
+    assert train.main([*args, "--steps", "200", "--resume"]) == 0
+    assert yaml.safe_load(path.read_text()) == {**recorded, "steps": 200}
