@@ -92,7 +92,6 @@ class GreedyQPolicy(BasePolicy):
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
     ) -> None:
-        self.check_arguments(**net_kwargs)
         super().__init__(
             observation_space,
             action_space,
@@ -116,9 +115,9 @@ class GreedyQPolicy(BasePolicy):
 
     @classmethod
     def check_arguments(cls, **kwargs: Any) -> None:
-        """``ValueError`` for a keyword argument value this policy refuses (checked before anything
-        is built, and callable without building: :meth:`GreedyQAlgorithm.check_arguments`); the
-        subclasses check their own."""
+        """``ValueError`` for a keyword argument value this policy (or its network) refuses, callable
+        without building anything (:meth:`GreedyQAlgorithm.check_arguments`); a subclass's constructor
+        makes the same checks. Nothing is refused here."""
 
     @abstractmethod
     def make_q_net(self) -> nn.Module:
