@@ -7,8 +7,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
 import pickle
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,15 +21,56 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 from icnn_rl.agents.icnn import ICNN
 from icnn_rl.agents.naf import NAF
 
+Check = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _number(text: str) -> float:
+    """``text`` as a float, NaN when it is not a number."""
+    try:
+        return float(text)
+    except ValueError:
+        return math.nan
+
+
+def check_sac_arguments(kwargs: dict[str, Any], policy_kwargs: dict[str, Any]) -> None:
+    """The checks SB3's SAC makes of ``ent_coef`` and ``target_entropy`` only while it builds the
+    model: ``auto`` or a number, and for ``ent_coef`` also ``auto_<initial value>``."""
+    target_entropy, ent_coef = kwargs.get("target_entropy", "auto"), kwargs.get("ent_coef", "auto")
+    if target_entropy != "auto" and math.isnan(_number(target_entropy)):
+        raise ValueError(f"target_entropy must be auto or a number, got {target_entropy!r}")
+    if ent_coef.startswith("auto_"):
+        valid = _number(ent_coef.removeprefix("auto_")) > 0
+    else:
+        valid = ent_coef == "auto" or _number(ent_coef) >= 0
+    if not valid:
+        raise ValueError(f"ent_coef must be auto, auto_<initial value > 0> or a number >= 0, got {ent_coef!r}")
+
+
+def check_td3_arguments(kwargs: dict[str, Any], policy_kwargs: dict[str, Any]) -> None:
+    """Range checks of TD3's own arguments, which SB3 does not make (``policy_delay`` 0 fails in
+    the first update)."""
+    if kwargs.get("policy_delay", 2) < 1:
+        raise ValueError(f"policy_delay must be >= 1, got {kwargs['policy_delay']}")
+    for key in ("target_policy_noise", "target_noise_clip"):
+        if kwargs.get(key, 0.0) < 0:
+            raise ValueError(f"{key} must be >= 0, got {kwargs[key]}")
+
+
+def no_check(kwargs: dict[str, Any], policy_kwargs: dict[str, Any]) -> None:
+    """For an agent whose config has no keys of its own (DDPG)."""
+
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """An agent class, the policy kwarg that takes the hidden sizes, and the config keys that
-    are policy kwargs (every other agent-specific key is a constructor argument)."""
+    """An agent class, the policy kwarg that takes the hidden sizes, the config keys that are
+    policy kwargs (every other agent-specific key is a constructor argument), and ``check``:
+    ``check(kwargs, policy_kwargs)`` raises ``ValueError`` for a value of the agent's own keys that
+    the class would refuse, without building a model (:func:`icnn_rl.rl.build.check_agent_config`)."""
 
     algo: type[OffPolicyAlgorithm]
     hidden_kwarg: str
     policy_keys: tuple[str, ...] = ()
+    check: Check = no_check
 
 
 AGENTS: dict[str, AgentSpec] = {
@@ -36,11 +79,12 @@ AGENTS: dict[str, AgentSpec] = {
         "hidden",
         ("act_solver", "target_solver", "entropy_bonus", "proposal", "proposal_hidden", "double_q",
          "twin_q", "negative_slope", "activation", "batch_norm"),
+        ICNN.check_arguments,
     ),
-    "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std")),
+    "naf": AgentSpec(NAF, "hidden", ("batch_norm", "init_std"), NAF.check_arguments),
     "ddpg": AgentSpec(DDPG, "net_arch"),
-    "sac": AgentSpec(SAC, "net_arch"),
-    "td3": AgentSpec(TD3, "net_arch"),
+    "sac": AgentSpec(SAC, "net_arch", check=check_sac_arguments),
+    "td3": AgentSpec(TD3, "net_arch", check=check_td3_arguments),
 }
 
 

@@ -58,6 +58,15 @@ def mlp(in_dim: int, hidden: tuple[int, ...], out_dim: int, batch_norm: bool = F
     return nn.Sequential(*layers)
 
 
+def check_q_arguments(l2: float = 0.0, td_clip: float | None = None, **_: Any) -> None:
+    """:class:`GreedyQAlgorithm`'s checks of its own arguments (other keywords are ignored):
+    ``ValueError`` for a value the constructor refuses, without building anything."""
+    if l2 < 0:
+        raise ValueError(f"l2 must be >= 0, got {l2}")
+    if td_clip is not None and td_clip <= 0:
+        raise ValueError(f"td_clip must be > 0 or None, got {td_clip}")
+
+
 def _batch_norm(size: int) -> nn.BatchNorm1d:
     return nn.BatchNorm1d(size, eps=BN_EPS, momentum=BN_MOMENTUM)
 
@@ -103,6 +112,12 @@ class GreedyQPolicy(BasePolicy):
             self.q_net.parameters(), lr=lr_schedule(1), **self.optimizer_kwargs
         )
         self.times = PhaseTimes()   # seconds in network passes and solver sub-problems, see GreedyQAlgorithm
+
+    @classmethod
+    def check_arguments(cls, **kwargs: Any) -> None:
+        """``ValueError`` for a keyword argument value this policy (or its network) refuses, callable
+        without building anything (:meth:`GreedyQAlgorithm.check_arguments`); a subclass's constructor
+        makes the same checks. Nothing is refused here."""
 
     @abstractmethod
     def make_q_net(self) -> nn.Module:
@@ -209,14 +224,19 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
             support_multi_env=True,
             supported_action_spaces=(spaces.Box,),
         )
-        if l2 < 0:
-            raise ValueError(f"l2 must be >= 0, got {l2}")
-        if td_clip is not None and td_clip <= 0:
-            raise ValueError(f"td_clip must be > 0 or None, got {td_clip}")
+        check_q_arguments(l2, td_clip)
         self.l2 = l2
         self.td_clip = td_clip
         if _init_setup_model:
             self._setup_model()
+
+    @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any], policy_kwargs: dict[str, Any]) -> None:
+        """The checks that this class's constructor and its ``MlpPolicy`` make of ``kwargs`` (the
+        constructor's keyword arguments beyond SB3's) and ``policy_kwargs``, without building a
+        model: ``ValueError`` for a value they refuse."""
+        check_q_arguments(**kwargs)
+        cls.policy_aliases["MlpPolicy"].check_arguments(**policy_kwargs)
 
     def _setup_model(self) -> None:
         super()._setup_model()

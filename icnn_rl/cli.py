@@ -6,7 +6,8 @@
 - outputs: a directory option that names a file is refused (:func:`check_output_dir`), and results are
   written atomically (:func:`atomic_target`, :func:`write_text_atomic`, :func:`write_json_atomic`);
 - the exit convention: bad input prints one line ``<prog>: error: <what is wrong and what is valid>``
-  on stderr and the command exits with status 2 (:func:`report_error`).
+  on stderr and the command exits with status 2 (:func:`report_error`); a surprise that is not an
+  error (the command goes on) is one line ``<prog>: warning: ...`` (:func:`report_warning`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import os
 import secrets
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -48,6 +49,18 @@ def report_error(prog: str, message: object) -> int:
     return EXIT_ERROR
 
 
+def report_warning(prog: str, message: object) -> None:
+    """Print the convention's one warning line for ``prog``; the command goes on."""
+    print(f"{prog}: warning: {message}", file=sys.stderr)
+
+
+def check_distinct(option: str, values: Sequence[object]) -> None:
+    """Refuse a value that ``option`` names more than once (each value means one run, trained once)."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ConfigError(f"{option} names {value} more than once; give each value once")
+
+
 def report_interrupted(prog: str, exc: KeyboardInterrupt) -> int:
     """Print one line for a command stopped by Ctrl-C or SIGTERM (a stopped run's line says where
     its checkpoint is) and return the shell's status for it."""
@@ -62,11 +75,17 @@ def config_path(name: str) -> Path:
 
 
 def load_yaml(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A YAML file whose top level is a mapping (an empty file is ``{}``)."""
+    """A YAML file whose top level is a mapping (an empty file is ``{}``); a file that cannot be read
+    or parsed is a :class:`ConfigError` of one line (where the parser stopped, not its snippet)."""
     try:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = "" if mark is None else f" at line {mark.line + 1}, column {mark.column + 1}"
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"cannot read config file {path}: {problem}{where}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -130,11 +149,15 @@ def configure_torch(threads: int = 1) -> None:
 
 
 def check_output_dir(path: Path, option: str) -> None:
-    """Refuse an output directory ``path`` (given as ``option``) that is, or lies inside, a file."""
+    """Refuse an output directory ``path`` (given as ``option``) that is, or lies inside, a file, or
+    that this process cannot write: it, or the nearest directory above it that exists, is read-only
+    to it."""
     for part in (path, *path.parents):
         if part.exists():
             if not part.is_dir():
                 raise ConfigError(f"{option} {path}: {part} is a file, not a directory")
+            if not os.access(part, os.W_OK | os.X_OK):
+                raise ConfigError(f"{option} {path}: cannot write in {part} (permission denied)")
             return
 
 

@@ -5,7 +5,7 @@
 PATH is a run directory (its ``model.zip``, else its newest checkpoint) or a saved model; the
 agent type and the env id are read from the model file. Videos render headless through
 MuJoCo's EGL backend (``MUJOCO_GL=egl`` unless already set) and need the ``video`` extra
-(imageio, imageio-ffmpeg).
+(imageio, imageio-ffmpeg): ``pip install "icnn-rl[video]"`` (``pip install -e ".[video]"`` in a checkout).
 """
 
 from __future__ import annotations
@@ -25,9 +25,21 @@ from icnn_rl.envs import make_env
 from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.rollout import rollout
 
+VIDEO_EXTRA = 'pip install "icnn-rl[video]" (in a checkout: pip install -e ".[video]")'
+
 
 class EvaluateError(ValueError):
-    """A path that holds no loadable model."""
+    """A path that holds no loadable model, or an option this installation cannot honour."""
+
+
+def check_video_support() -> None:
+    """Refuse ``--video`` unless imageio and its ffmpeg writer are installed (gymnasium's MuJoCo
+    extra brings imageio alone, whose mp4 writer then fails with a ValueError of its own)."""
+    try:
+        import imageio  # noqa: F401
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError:
+        raise EvaluateError(f"--video needs the video extra (imageio, imageio-ffmpeg): {VIDEO_EXTRA}") from None
 
 
 def model_path_of(path: Path) -> Path:
@@ -86,6 +98,8 @@ def main(argv: list[str] | None = None) -> int:
         resolve_device(args.device)
         if args.episodes < 1:
             raise EvaluateError(f"--episodes must be >= 1, got {args.episodes}")
+        if args.video is not None:
+            check_video_support()
         path = model_path_of(args.path)
         model = load_model(path, args.device)
         env_id = getattr(model, "env_id", None)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -31,16 +32,27 @@ from icnn_rl.cli import (
     EXIT_ERROR,
     ConfigError,
     add_set_argument,
+    check_distinct,
     check_output_dir,
     command_parser,
     report_error,
+    report_warning,
     write_text_atomic,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
+from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BackendError, RunOutcome, check_backend, connect_ray, summary, unfinished
-from icnn_rl.rl.records import mean_ci
-from icnn_rl.rl.run import RunSpec
+from icnn_rl.rl.grid import (
+    BackendError,
+    RunOutcome,
+    check_backend,
+    connect_ray,
+    restarts,
+    summary,
+    unfinished,
+)
+from icnn_rl.rl.records import WINDOW, mean_ci
+from icnn_rl.rl.run import RunSpec, check_seeds
 from icnn_rl.rl.search import (
     agent_keys,
     best_sample,
@@ -76,9 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
 Configs = list[tuple[int, dict[tuple[str, str], dict[str, Any]]]]  # per sample: (env, agent) → config
 
 
-def plan(args: argparse.Namespace) -> tuple[str, Configs]:
+def plan(args: argparse.Namespace, warn: Callable[[str], None]) -> tuple[str, Configs]:
     """Validate the inputs; return ``samples.yaml``'s text and per sample its resolved config for
-    every (env, agent)."""
+    every (env, agent). ``warn`` receives each (env, agent) whose runs are too short to count: the
+    statistic needs more than :data:`~icnn_rl.rl.records.WINDOW` tests."""
     check_output_dir(args.log_dir, "--log-dir")
     if args.report_only and not args.log_dir.is_dir():
         raise ConfigError(f"--report-only reads the runs under --log-dir, and {args.log_dir} is not a directory")
@@ -88,6 +101,9 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
         agent_spec(agent)
     for env_id in args.env:
         check_env_id(env_id)
+    check_distinct("--agent", args.agent)
+    check_distinct("--env", args.env)
+    check_seeds("--fresh-seeds", args.fresh_seeds)
     if 0 in args.fresh_seeds:
         raise ConfigError("--fresh-seeds must not include 0: the search's trials use seed 0")
     if args.steps is not None and args.steps < 1:
@@ -103,6 +119,15 @@ def plan(args: argparse.Namespace) -> tuple[str, Configs]:
              for env_id in args.env for agent in args.agent})
         for k, drawn in enumerate(samples)
     ]
+    for _, by_cell in configs:
+        for (_, agent), config in by_cell.items():
+            check_agent_config(agent, config)
+    for (env_id, agent), config in configs[0][1].items():
+        steps = args.steps or task_for(env_id).budget
+        tests = steps // config["test_interval"] + 1   # at step 0 and every test interval
+        if tests <= WINDOW:
+            warn(f"{agent} on {env_id}: {steps} steps make {tests} tests (one every {config['test_interval']}), "
+                 f"and a run counts with more than {WINDOW}: no statistic will be reported")
     return samples_record(space, samples, args.agent), configs
 
 
@@ -152,31 +177,40 @@ def report(root: Path, count: int, envs: Sequence[str], agents: Sequence[str], f
     return "\n".join(lines) + "\n"
 
 
-def train_search(root: Path, record: str, configs: Configs, args: argparse.Namespace) -> list[RunOutcome]:
+def train_search(root: Path, record: str, configs: Configs, args: argparse.Namespace,
+                 warn: Callable[[str], None]) -> list[RunOutcome]:
     """Write ``samples.yaml``, train every sample's seed-0 trials on Ray, then each (env, agent)'s
-    best sample on the fresh seeds; the outcomes of the runs started."""
+    best sample on the fresh seeds; the outcomes of the runs started. ``warn`` receives each
+    started trial that starts again from step 0 (:func:`~icnn_rl.rl.grid.restarts`)."""
     write_text_atomic(root / "samples.yaml", record)
     connect_ray(args.workers, args.address)
-    outcomes = run_trials(trial_specs(root, configs, [0], args.steps), "search", root / "tune")
+
+    def run(specs: list[RunSpec], name: str) -> list[RunOutcome]:
+        for line in restarts(specs):
+            warn(line)
+        return run_trials(specs, name, root / "tune")
+
+    outcomes = run(trial_specs(root, configs, [0], args.steps), "search")
     best = {}
     for env_id in args.env:
         for agent in args.agent:
             found = best_sample(root, len(configs), env_id, agent)
             if found is not None:
                 best[(env_id, agent)] = found[0]
-    return outcomes + run_trials(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun", root / "tune")
+    return outcomes + run(trial_specs(root, configs, args.fresh_seeds, args.steps, best), "rerun")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    warn = partial(report_warning, parser.prog)
     try:
-        record, configs = plan(args)
+        record, configs = plan(args, warn)
     except (AgentError, EnvError, ConfigError, BackendError) as exc:
         return report_error(parser.prog, exc)
     root = args.log_dir.resolve()
     root.mkdir(parents=True, exist_ok=True)
-    outcomes = [] if args.report_only else train_search(root, record, configs, args)
+    outcomes = [] if args.report_only else train_search(root, record, configs, args, warn)
     text = report(root, len(configs), args.env, args.agent, args.fresh_seeds)
     write_text_atomic(root / "search.md", text)
     print(text)

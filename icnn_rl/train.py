@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
@@ -21,26 +22,32 @@ from icnn_rl.cli import (
     EXIT_ERROR,
     ConfigError,
     add_set_argument,
+    check_distinct,
     check_output_dir,
     command_parser,
     report_error,
     report_interrupted,
+    report_warning,
     resolve_device,
 )
 from icnn_rl.envs import EnvError, check_env_id, task_for
-from icnn_rl.rl.build import build_model
+from icnn_rl.rl.build import check_agent_config
 from icnn_rl.rl.config import resolve_config
-from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, run_grid, summary
-from icnn_rl.rl.run import RunSpec
+from icnn_rl.rl.grid import BACKENDS, BackendError, RunOutcome, check_backend, restarts, run_grid, summary
+from icnn_rl.rl.run import RunSpec, check_seeds
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = command_parser(__doc__)
-    parser.add_argument("--agent", nargs="+", default=["icnn"], help=f"agents to train: {', '.join(AGENTS)}")
     parser.add_argument(
-        "--env", nargs="+", default=["InvertedPendulum-v5"], help="gymnasium env ids (Box actions)"
+        "--agent", nargs="+", default=["icnn"], help=f"agents to train: {', '.join(AGENTS)} (each once)"
     )
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0], help="one run per seed")
+    parser.add_argument(
+        "--env", nargs="+", default=["InvertedPendulum-v5"], help="gymnasium env ids (Box actions; each once)"
+    )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="one run per seed (each once; 0 <= seed < 2**32 - 1)"
+    )
     parser.add_argument(
         "--steps", type=int, default=None, help="env steps per run (default: the task's paper budget)"
     )
@@ -60,16 +67,21 @@ def build_parser() -> argparse.ArgumentParser:
         "--address", default=None,
         help="with --backend ray: the cluster to run on (auto, or host:port of `ray start --head`)",
     )
-    parser.add_argument("--resume", action="store_true", help="continue each run from its last checkpoint")
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="continue each run from its last checkpoint (a warning names a run that starts from step 0)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     return parser
 
 
-def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
-    """Validate every input and return one :class:`RunSpec` per agent × env × seed.
+def plan_runs(args: argparse.Namespace, warn: Callable[[str], None]) -> list[RunSpec]:
+    """Validate every input and return one :class:`RunSpec` per agent × env × seed; ``warn``
+    receives each surprise that is not an error: --steps within the warm-up, a --resume that
+    starts from step 0.
 
-    Each agent × env pair is built once here (and thrown away), so bad values are reported
-    before any worker starts.
+    Every config is resolved and checked here (:func:`~icnn_rl.rl.build.check_agent_config`, no
+    model is built), so bad values are reported before any run starts and nothing is written.
     """
     resolve_device(args.device)
     check_output_dir(args.log_dir, "--log-dir")
@@ -78,6 +90,9 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     if args.config is not None and not args.config.is_file():
         raise ValueError(f"--config {args.config}: no such file")
+    check_distinct("--agent", args.agent)
+    check_distinct("--env", args.env)
+    check_seeds("--seeds", args.seeds)
     for agent in args.agent:
         agent_spec(agent)
     for env_id in args.env:
@@ -87,10 +102,10 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
         steps = args.steps or task_for(env_id).budget
         for agent in args.agent:
             config = resolve_config(agent, env_id, args.config, args.overrides)
-            try:
-                build_model(agent, env_id, config, seed=0, steps=1, device="cpu").env.close()
-            except (TypeError, ValueError) as exc:
-                raise ConfigError(f"{agent} on {env_id}: {exc}") from None
+            check_agent_config(agent, config)
+            if steps <= config["learning_starts"]:
+                warn(f"{agent} on {env_id}: --steps {steps} is within the warm-up (learning_starts "
+                     f"{config['learning_starts']}): random actions only, no update is trained")
             specs += [
                 RunSpec(
                     agent,
@@ -105,6 +120,8 @@ def plan_runs(args: argparse.Namespace) -> list[RunSpec]:
                 )
                 for seed in args.seeds
             ]
+    for line in restarts(specs):
+        warn(f"--resume: {line}")
     return specs
 
 
@@ -127,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        specs = plan_runs(args)
+        specs = plan_runs(args, partial(report_warning, parser.prog))
     except (AgentError, EnvError, ConfigError, BackendError, ValueError) as exc:
         return report_error(parser.prog, exc)
     try:
@@ -136,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         return report_interrupted(parser.prog, exc)
     if len(outcomes) > 1:
         print(summary(outcomes), flush=True)
-    print(f"TensorBoard: tensorboard --logdir {args.log_dir}")
+    if any(outcome.error is None for outcome in outcomes):
+        print(f"TensorBoard: tensorboard --logdir {args.log_dir}")
     return 0 if all(outcome.error is None for outcome in outcomes) else EXIT_ERROR
 
 

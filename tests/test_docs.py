@@ -4,6 +4,7 @@ defaults it names."""
 from __future__ import annotations
 
 import ast
+import fnmatch
 import importlib
 import inspect
 import re
@@ -85,3 +86,33 @@ def test_documented_call_matches_the_code(name: str, arguments: str) -> None:
                 assert key.strip() in parameters, f"{name}: no parameter {key.strip()!r}"
                 expected = eval(default, vars(convex))  # literals and SolverConfig()
                 assert parameters[key.strip()].default == expected, f"{name}: default of {key.strip()}"
+
+
+RL_DOC = DOC.parent / "rl.md"
+TENSORBOARD_KEY = re.compile(r"`((?:train|eval|rollout|time)/[\w{},*]+)`")
+
+
+def expanded(key: str) -> list[str]:
+    """``a/{b,c}_d`` → ``a/b_d``, ``a/c_d`` (one brace group at most)."""
+    head, brace, rest = key.partition("{")
+    if not brace:
+        return [key]
+    choices, _, tail = rest.partition("}")
+    return [head + choice + tail for choice in choices.split(",")]
+
+
+def test_every_tensorboard_key_docs_rl_names_is_logged(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from icnn_rl import train
+
+    fast = ["--set", "hidden=[8]", "--set", "learning_starts=20", "--set", "batch_size=8", "--set",
+            "test_interval=20", "--no-progress", "--steps", "80", "--log-dir", str(tmp_path)]
+    assert train.main(["--agent", "icnn", "ddpg", *fast]) == 0
+    logged = set()
+    for run_dir in tmp_path.glob("*/*/seed0"):
+        events = EventAccumulator(str(run_dir))
+        events.Reload()
+        logged |= set(events.Tags()["scalars"])
+    documented = {key for span in TENSORBOARD_KEY.findall(RL_DOC.read_text()) for key in expanded(span)}
+    assert documented and {key for key in documented if not fnmatch.filter(logged, key)} == set()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
 
 from icnn_rl import envs
@@ -14,6 +15,7 @@ from icnn_rl.agents import AGENTS
 from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 from icnn_rl.rl.build import build_model, make_action_noise
 from icnn_rl.rl.config import harness_defaults, resolve_config
+from icnn_rl.rl.records import config_is_current
 
 # The harness keys every agent shares (configs/harness.yaml), with their values.
 HARNESS = {
@@ -63,6 +65,10 @@ def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() 
     }
     naf = {**HARNESS, "reward_scale": 0.02, "l2": 0.0, "td_clip": None, "batch_norm": False, "init_std": None}
     ddpg = {**HARNESS, "reward_scale": 0.1}
+    # the schedule resolved: the task's test interval, a checkpoint every 10 tests
+    icnn.update(test_interval=1000, checkpoint_interval=10_000)
+    naf.update(test_interval=100, checkpoint_interval=1000)
+    ddpg.update(test_interval=2000, checkpoint_interval=20_000)
     for agent, env_id, expected in [
         ("icnn", "HalfCheetah-v5", icnn),
         ("naf", "InvertedDoublePendulum-v5", naf),
@@ -182,3 +188,23 @@ def test_sac_and_td3_take_the_harness_keys_and_refuse_each_others(agent: str, fo
     assert config["batch_size"] == 64 and config["reward_scale"] == 1.0 and config["hidden"] == [200, 200]
     with pytest.raises(ConfigError, match=f"unknown config key '{foreign.split('=')[0]}'"):
         resolve_config(agent, "Hopper-v5", overrides=[foreign])
+
+
+def test_a_record_of_the_resolved_schedule_and_one_of_null_are_both_todays_config(tmp_path: Path) -> None:
+    """config.yaml records the schedule a run used; records written before hold null, which resolves
+    to the same values, so neither is trained again; another interval is another config."""
+    config = resolve_config("icnn", "Reacher-v5", overrides=["checkpoint_interval=500"])
+    assert (config["test_interval"], config["checkpoint_interval"]) == (100, 500)
+    today = {"agent": "icnn", "env": "Reacher-v5", "seed": 0, "steps": 10_000, "device": "cpu",
+             **resolve_config("icnn", "Reacher-v5")}
+    for schedule, current in [
+        ({}, True),
+        ({"test_interval": None, "checkpoint_interval": None}, True),
+        ({"test_interval": None, "checkpoint_interval": 1000}, True),
+        ({"test_interval": 50, "checkpoint_interval": None}, False),
+        ({"test_interval": None, "checkpoint_interval": 2000}, False),
+    ]:
+        run_dir = tmp_path / "Reacher-v5" / "icnn" / "seed0"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.yaml").write_text(yaml.safe_dump({**today, **schedule}))
+        assert config_is_current(run_dir) is current, schedule

@@ -26,6 +26,15 @@ def entropy_weight_rule(rewards: np.ndarray, act_dim: int, share: float) -> floa
     return share * scale / (act_dim * math.log(2.0))
 
 
+def check_entropy_arguments(entropy_weight: float | None = None, entropy_share: float = 2.0, **_: Any) -> None:
+    """:class:`ICNN`'s checks of its entropy arguments (other keywords are ignored): ``ValueError``
+    for a value it refuses."""
+    if entropy_weight is not None and entropy_weight < 0:
+        raise ValueError(f"entropy_weight must be >= 0 or None (the warm-up rule), got {entropy_weight}")
+    if not entropy_share > 0:
+        raise ValueError(f"entropy_share must be > 0, got {entropy_share}")
+
+
 class ICNN(GreedyQAlgorithm):
     """Q(s, a) = −f(s, a) with f a PICNN convex in a; acting and the TD target's max are convex
     argmins (:class:`agents.icnn.policies.ICNNPolicy`).
@@ -54,10 +63,7 @@ class ICNN(GreedyQAlgorithm):
 
     def __init__(self, *args: Any, td_clip: float | None = 1.0, entropy_weight: float | None = None,
                  entropy_share: float = 2.0, **kwargs: Any) -> None:
-        if entropy_weight is not None and entropy_weight < 0:
-            raise ValueError(f"entropy_weight must be >= 0 or None (the warm-up rule), got {entropy_weight}")
-        if not entropy_share > 0:
-            raise ValueError(f"entropy_share must be > 0, got {entropy_share}")
+        check_entropy_arguments(entropy_weight, entropy_share)
         policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
         policy_kwargs.setdefault("twin_q", True)   # saved with the model, unlike the policy's default
         for key in SOLVER_KWARGS:
@@ -69,6 +75,11 @@ class ICNN(GreedyQAlgorithm):
             policy_kwargs[key] = solver
         self.entropy_share = entropy_share
         super().__init__(*args, td_clip=td_clip, policy_kwargs=policy_kwargs, **kwargs)
+
+    @classmethod
+    def check_arguments(cls, kwargs: dict[str, Any], policy_kwargs: dict[str, Any]) -> None:
+        check_entropy_arguments(**kwargs)
+        super().check_arguments(kwargs, policy_kwargs)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
         if "entropy_weight" not in self.policy_kwargs["act_solver"]:   # the rule is pending

@@ -52,6 +52,7 @@ from icnn_rl.convex import (
     rl_picnn,
     solve_from,
 )
+from icnn_rl.convex.picnn import convex_activation
 
 ACTION_BOUNDS = (-1.0, 1.0)
 PROPOSALS = ("mlp", "none")
@@ -134,6 +135,7 @@ class ICNNPolicy(GreedyQPolicy):
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
     ) -> None:
+        self.check_arguments(proposal, act_solver, target_solver, double_q, **net_kwargs)
         self.twin_q = twin_q   # read by make_q_net, which the base class calls
         super().__init__(
             observation_space,
@@ -144,17 +146,9 @@ class ICNNPolicy(GreedyQPolicy):
             optimizer_kwargs,
             **net_kwargs,
         )
-        if proposal not in PROPOSALS:
-            raise ValueError(f"proposal={proposal!r} is unknown; valid: {', '.join(PROPOSALS)}")
         self.act_solver = SolverConfig.from_dict(act_solver or {})
         self.target_solver = SolverConfig.from_dict(target_solver or {})
-        if self.act_solver.entropy_weight != self.target_solver.entropy_weight:
-            raise ValueError(
-                "act_solver and target_solver must share entropy_weight (ε defines the learned value)"
-            )
         self.entropy_bonus = entropy_bonus
-        if double_q and net_kwargs.get("batch_norm"):
-            raise ValueError("double_q needs batch_norm: false (the online argmin would update BatchNorm statistics)")
         self.double_q = double_q
         self.proposal_kind = proposal
         self.proposal_hidden = tuple(int(h) for h in proposal_hidden)
@@ -169,6 +163,21 @@ class ICNNPolicy(GreedyQPolicy):
         self._act_logs: defaultdict[str, list[float]] = defaultdict(lambda: [0.0, 0])   # key: [sum, count]
         # Keep W^(z) >= 0 (convexity in a) after every optimizer step.
         attach_projection(self.optimizer, self.q_net)
+
+    @classmethod
+    def check_arguments(cls, proposal: str = "mlp", act_solver: dict[str, Any] | None = None,
+                        target_solver: dict[str, Any] | None = None, double_q: bool = False,
+                        **net_kwargs: Any) -> None:
+        """``ValueError`` for an argument value this policy refuses (other keywords are ignored but
+        the network's ``activation``, ``negative_slope`` and ``batch_norm``), without building it."""
+        if proposal not in PROPOSALS:
+            raise ValueError(f"proposal={proposal!r} is unknown; valid: {', '.join(PROPOSALS)}")
+        act, target = SolverConfig.from_dict(act_solver or {}), SolverConfig.from_dict(target_solver or {})
+        if act.entropy_weight != target.entropy_weight:
+            raise ValueError("act_solver and target_solver must share entropy_weight (ε defines the learned value)")
+        if double_q and net_kwargs.get("batch_norm"):
+            raise ValueError("double_q needs batch_norm: false (the online argmin would update BatchNorm statistics)")
+        convex_activation(net_kwargs.get("activation", "leaky_relu"), net_kwargs.get("negative_slope", 0.01))
 
     def set_entropy_weight(self, epsilon: float) -> None:
         """Set ε of both argmins (and so of the entropy bonus and the learned value)."""

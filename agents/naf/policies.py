@@ -13,10 +13,19 @@ BatchNorm on each head's input and hidden pre-activations, and truncated-normal 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
 from icnn_rl.agents.common import GreedyQPolicy, mlp
+
+
+def check_net_arguments(init_std: float | None = None, **_: Any) -> None:
+    """:class:`NAFNetwork`'s check of its arguments (other keywords are ignored): ``ValueError``
+    for a value it refuses."""
+    if init_std is not None and not init_std > 0:
+        raise ValueError(f"init_std={init_std} must be > 0 or None (PyTorch's default init)")
 
 
 class NAFNetwork(nn.Module):
@@ -26,8 +35,7 @@ class NAFNetwork(nn.Module):
     def __init__(self, obs_dim: int, act_dim: int, hidden: tuple[int, ...], batch_norm: bool = False,
                  init_std: float | None = None) -> None:
         super().__init__()
-        if init_std is not None and not init_std > 0:
-            raise ValueError(f"init_std={init_std} must be > 0 or None (PyTorch's default init)")
+        check_net_arguments(init_std=init_std)
         rows, cols = torch.tril_indices(act_dim, act_dim)
         self.register_buffer("rows", rows, persistent=False)
         self.register_buffer("cols", cols, persistent=False)
@@ -56,6 +64,10 @@ class NAFPolicy(GreedyQPolicy):
 
     q_net: NAFNetwork
     q_net_target: NAFNetwork
+
+    @classmethod
+    def check_arguments(cls, **kwargs: Any) -> None:
+        check_net_arguments(**kwargs)
 
     def make_q_net(self) -> NAFNetwork:
         return NAFNetwork(self.obs_dim, self.act_dim, self.hidden, **self.net_kwargs)

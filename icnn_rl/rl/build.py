@@ -10,6 +10,7 @@ from stable_baselines3.common.noise import ActionNoise, NormalActionNoise, Ornst
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import agent_spec
+from icnn_rl.cli import ConfigError
 from icnn_rl.envs import make_env
 from icnn_rl.rl.config import harness_defaults
 
@@ -41,6 +42,24 @@ def make_action_noise(kind: str, sigma: float, theta: float, act_dim: int) -> Ac
     raise ValueError(f"noise {kind!r} is unknown; valid: ou, normal, none")
 
 
+def agent_arguments(agent: str, config: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The keys of ``config`` that are ``agent``'s own (not the harness's), split into its
+    constructor's keyword arguments and its policy kwargs."""
+    shared = harness_defaults()
+    own = {key: value for key, value in config.items() if key not in shared}
+    return own, {key: own.pop(key) for key in agent_spec(agent).policy_keys}
+
+
+def check_agent_config(agent: str, config: dict[str, Any]) -> None:
+    """Refuse, with a :class:`~icnn_rl.cli.ConfigError`, a value of ``agent``'s own keys in the resolved
+    ``config`` that the agent's class would refuse (:attr:`~icnn_rl.agents.AgentSpec.check`), without
+    building a model; the shared keys are checked by :func:`~icnn_rl.rl.config.resolve_config`."""
+    try:
+        agent_spec(agent).check(*agent_arguments(agent, config))
+    except ValueError as exc:   # the check's one way of refusing a value
+        raise ConfigError(f"{agent}: {exc}") from None
+
+
 # Every agent's Adam runs as one fused kernel per step: on one CPU thread ~3× faster than the
 # default per-parameter loop for the 200-200 PICNN's 25 tensors (docs/rl.md, training throughput).
 OPTIMIZER_KWARGS = {"fused": True}
@@ -59,10 +78,8 @@ def build_model(
     spec = agent_spec(agent)
     env = make_env(env_id, reward_scale=config["reward_scale"])
     act_dim = int(np.prod(env.action_space.shape))
-    shared = harness_defaults()
-    own = {key: value for key, value in config.items() if key not in shared}
-    policy_kwargs = {spec.hidden_kwarg: list(config["hidden"]), "optimizer_kwargs": dict(OPTIMIZER_KWARGS)}
-    policy_kwargs.update({key: own.pop(key) for key in spec.policy_keys})
+    own, policy_kwargs = agent_arguments(agent, config)
+    policy_kwargs.update({spec.hidden_kwarg: list(config["hidden"]), "optimizer_kwargs": dict(OPTIMIZER_KWARGS)})
     model = spec.algo(
         "MlpPolicy",
         env,

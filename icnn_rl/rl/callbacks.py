@@ -55,20 +55,30 @@ class PaperTestCallback(BaseCallback):
     ``episodes`` deterministic episodes without exploration noise on ``env`` (unscaled rewards),
     log their mean as ``eval/return`` and append ``step,test_return`` to ``csv_path``.
 
-    ``env`` is seeded once with ``seed`` at its first reset. ``seconds`` accumulates the time
-    spent testing, so training throughput can exclude it; ``last_return`` is the latest test's
-    mean. With ``stop_at``, training stops after the first test whose mean reaches it.
+    ``env`` is seeded once with ``seed`` at its first reset, or with ``rng_state`` (a resumed run's
+    :meth:`rng_state` saved with its checkpoint) continues from where the interrupted run's tests
+    left it, so its tests start from the states the uninterrupted run's would. ``seconds``
+    accumulates the time spent testing, so training throughput can exclude it; ``last_return`` is
+    the latest test's mean. With ``stop_at``, training stops after the first test whose mean reaches it.
     """
 
     def __init__(self, env: gym.Env, interval: int, episodes: int, csv_path: Path, seed: int,
-                 stop_at: float | None = None) -> None:
+                 stop_at: float | None = None, rng_state: dict[str, Any] | None = None) -> None:
         super().__init__()
         self.env, self.interval, self.episodes = env, interval, episodes
         self.csv_path, self.seed, self.stop_at = csv_path, seed, stop_at
         self.seconds = 0.0
         self.last_return = float("nan")
         self._next_test = 0
-        self._seeded = False
+        self._seeded = rng_state is not None
+        if rng_state is not None:
+            generator = np.random.Generator(getattr(np.random, rng_state["bit_generator"])())
+            generator.bit_generator.state = rng_state
+            env.unwrapped.np_random = generator
+
+    def rng_state(self) -> dict[str, Any] | None:
+        """The test env's random state (JSON-serialisable), None before its first test."""
+        return self.env.unwrapped.np_random.bit_generator.state if self._seeded else None
 
     def _on_training_start(self) -> None:
         if not self.csv_path.exists():
@@ -102,7 +112,8 @@ class AtomicCheckpointCallback(BaseCallback):
 
     It runs at the end of a rollout, after SB3 has stored the step's transition (``_on_step``
     runs before that), so the buffer holds exactly ``num_timesteps`` transitions. ``timing``,
-    if given, returns the run's cumulative time at that moment, saved with the checkpoint. A
+    if given, returns the run's state at that moment (its cumulative time, the test env's random
+    state: JSON), saved with the checkpoint. A
     non-finite model is not saved (:func:`check_policy_finite`), so the last checkpoint stays usable.
     """
 

@@ -1,6 +1,7 @@
 """Atomic checkpoints: ``<run>/checkpoints/step<N>.zip`` (model and optimizers) beside
 ``step<N>.buffer.pkl`` (replay buffer) and ``step<N>.timing.json`` (the run's cumulative time, so a
-resumed run's metrics cover all of it). Each file is written to a temporary name and moved into
+resumed run's metrics cover all of it, and the test env's random state, so its tests go on as the
+uninterrupted run's would). Each file is written to a temporary name and moved into
 place with ``os.replace``, the model last, so a checkpoint whose model file exists is complete;
 a run killed at any moment leaves the previous complete checkpoint loadable."""
 

@@ -7,6 +7,11 @@ is the schema: a key it lacks is an error, and each value must have its default'
 int keys, numbers for float keys, bools for bool keys, lists for lists, known sub-keys for nested
 sections; a ``null`` default takes a number or null). Nested keys are set with dots:
 ``--set act_solver.max_iter=10``.
+
+The schedule is resolved too (:func:`resolve_schedule`): ``test_interval: null`` becomes the task's
+(:mod:`icnn_rl.tasks`), ``checkpoint_interval: null`` :data:`CHECKPOINT_TESTS` test intervals, so a
+run's ``config.yaml`` records the values it used. A record written before holds ``null`` there,
+which means the same values (:func:`icnn_rl.rl.records.config_differences`).
 """
 
 from __future__ import annotations
@@ -16,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
+from icnn_rl.tasks import task_for
 
 HARNESS = "harness"  # configs/harness.yaml: the keys ICNN, NAF and DDPG share
 NOISE_KINDS = ("ou", "normal", "none")
+CHECKPOINT_TESTS = 10   # checkpoint_interval null: a checkpoint every 10 test intervals
 
 
 def harness_defaults() -> dict[str, Any]:
@@ -120,6 +127,18 @@ def _check_ranges(config: dict[str, Any]) -> None:
         raise ConfigError(f"noise {config['noise']!r} is unknown; valid: {', '.join(NOISE_KINDS)}")
 
 
+def resolve_schedule(config: dict[str, Any], env_id: str) -> dict[str, Any]:
+    """``config`` with its ``test_interval`` and ``checkpoint_interval`` (those of the two it has)
+    resolved for ``env_id`` where null: the task's test interval, and a checkpoint every
+    :data:`CHECKPOINT_TESTS` test intervals."""
+    test_interval = config.get("test_interval") or task_for(env_id).test_interval
+    schedule = {
+        "test_interval": test_interval,
+        "checkpoint_interval": config.get("checkpoint_interval") or CHECKPOINT_TESTS * test_interval,
+    }
+    return {**config, **{key: value for key, value in schedule.items() if key in config}}
+
+
 def resolve_config(
     agent: str,
     env_id: str,
@@ -153,4 +172,4 @@ def resolve_config(
             raise ConfigError(f"{where}: a section must be a mapping of keys, got {type(layer).__name__}")
         config = _merge(config, layer, where)
     _check_ranges(config)
-    return config
+    return resolve_schedule(config, env_id)

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
 
+from icnn_rl.cli import check_distinct
+from icnn_rl.rl.checkpoints import latest_checkpoint
 from icnn_rl.rl.run import RunError, RunInterrupted, RunResult, RunSpec, stop_signalled, train_run
 
 BACKENDS = ("process", "ray")
@@ -65,6 +67,22 @@ def unfinished(specs: Sequence[RunSpec]) -> list[RunSpec]:
         for spec in specs
         if not (spec.run_dir / "model.zip").exists()
     ]
+
+
+def restarts(specs: Sequence[RunSpec]) -> list[str]:
+    """One line per spec that is to resume but will start from step 0: its directory holds no run,
+    or the run stopped before its first checkpoint (e.g. a Ray grid shorter than the checkpoint
+    interval whose driver was killed)."""
+    lines = []
+    for spec in specs:
+        if not spec.resume or (spec.run_dir / "model.zip").exists():
+            continue
+        if not (spec.run_dir / "config.yaml").exists():
+            lines.append(f"{spec.run_dir}: nothing to resume (no run there); it starts from step 0")
+        elif latest_checkpoint(spec.run_dir / "checkpoints") is None:
+            lines.append(f"{spec.run_dir}: nothing to resume (the run stopped before its first checkpoint); "
+                         "it starts again from step 0")
+    return lines
 
 
 def attempt(spec: RunSpec) -> RunOutcome:
@@ -200,8 +218,10 @@ def run_grid(
     done: Callable[[RunOutcome], None] = lambda outcome: None,
 ) -> list[RunOutcome]:
     """Train every spec on ``backend`` and return their outcomes in the order of ``specs``;
-    ``done`` is called in this process as each run ends (in the order they end)."""
+    ``done`` is called in this process as each run ends (in the order they end). Two specs of one
+    run directory are refused (:class:`~icnn_rl.cli.ConfigError`): a run is trained once."""
     check_backend(backend, workers, address)
+    check_distinct("the grid", [spec.run_dir for spec in specs])
     outcomes: dict[RunSpec, RunOutcome] = {}
 
     def record(outcome: RunOutcome) -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from icnn_rl.rl.config import resolve_config
+from icnn_rl.rl.config import resolve_config, resolve_schedule
 from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
@@ -104,8 +104,12 @@ def max_rolling(group: list[RunCurve]) -> list[float]:
 def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]:
     """``key value (packaged: value)`` for every key of either config whose value differs (nested
     sections by dotted key), leaving out :data:`RUN_KEYS`; a run that predates a key of
-    :data:`BEFORE_RECORDED` has that key's value there."""
+    :data:`BEFORE_RECORDED` has that key's value there, and a run recorded before the schedule was
+    resolved (``test_interval``, ``checkpoint_interval`` null) the values null resolves to for its env
+    (:func:`~icnn_rl.rl.config.resolve_schedule`)."""
     run = {**{key: BEFORE_RECORDED[prefix + key] for key in packaged if prefix + key in BEFORE_RECORDED}, **run}
+    if not prefix and "env" in run:
+        run = resolve_schedule(run, run["env"])
     found = []
     for key in sorted(set(run) | set(packaged)):
         name = prefix + key

@@ -1,8 +1,12 @@
 """One training run (agent × env × seed) and everything it writes into its run directory:
 
-``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config), TensorBoard
-events, ``evaluations.csv`` (step, test_return), ``checkpoints/`` and, when done, ``model.zip``
-and ``metrics.json`` (wall time and training throughput of the whole run, see :class:`RunTimer`).
+``<log_dir>/<env>/<agent>/seed<k>/`` holds ``config.yaml`` (the resolved config, its schedule
+included: :func:`~icnn_rl.rl.config.resolve_schedule`), TensorBoard events, ``evaluations.csv``
+(step, test_return), ``checkpoints/`` and, when done, ``model.zip`` and ``metrics.json`` (wall time
+and training throughput of the whole run, see :class:`RunTimer`). One value is chosen only while the
+run trains: ICNN's ``entropy_weight: null`` (the rule fixes ε at the first update). ``config.yaml``
+keeps the null, so that it stays what was asked and compares equal to the packaged config, and
+``metrics.json`` records the ε the run used as ``entropy_weight`` (1 when it made no update).
 While a process trains the run it holds an advisory lock on ``.lock`` there (POSIX ``flock``,
 released when the process ends, however it ends), so a second grid over the same ``--log-dir``
 cannot train the same run at once.
@@ -14,11 +18,12 @@ a second signal acts as it did before (e.g. Ctrl-C again stops at once).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,20 +31,27 @@ from typing import Any
 
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import configure
+from stable_baselines3.common.logger import Logger, configure
 from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
+from tensorboard.compat.proto.event_pb2 import Event, SessionLog
 
 from icnn_rl.agents import load_agent
-from icnn_rl.cli import configure_torch, write_json_atomic, write_text_atomic
-from icnn_rl.envs import make_env, task_for
+from icnn_rl.cli import ConfigError, check_distinct, configure_torch, write_json_atomic, write_text_atomic
+from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint, save_model_atomic
+from icnn_rl.rl.config import resolve_schedule
 from icnn_rl.rl.evaluations import truncate_evaluations
 
 LOCK_NAME = ".lock"
 TEST_SEED_OFFSET = 1  # the test env is seeded with seed + 1, the training env with seed
+SEED_LIMIT = 2**32 - TEST_SEED_OFFSET   # numpy takes seeds below 2**32
+# A run's write that fails for one of these reasons is a fault of the machine or of the directory
+# (read-only, full), not of the run: one error line (RunError), no traceback.
+WRITE_FAULTS = (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+TEST_RNG_KEY = "test_env_rng"   # the test env's random state, saved with each checkpoint's timing
 _STOP = threading.Event()   # this process got a stop signal while training (stop_signalled)
 
 
@@ -70,6 +82,14 @@ class RunSpec:
     @property
     def run_dir(self) -> Path:
         return Path(self.log_dir) / self.env_id / self.agent / f"seed{self.seed}"
+
+
+def check_seeds(option: str, seeds: Sequence[int]) -> None:
+    """Refuse seeds numpy cannot take (the test env's included) and a seed given twice."""
+    for seed in seeds:
+        if not 0 <= seed < SEED_LIMIT:
+            raise ConfigError(f"{option} {seed}: a seed must lie in [0, {SEED_LIMIT - 1}]")
+    check_distinct(option, seeds)
 
 
 @dataclass(frozen=True)
@@ -147,6 +167,7 @@ def _check_resume_config(spec: RunSpec) -> None:
         raise RunError(f"--resume {spec.run_dir}: cannot read its config.yaml ({exc})") from None
     if not isinstance(saved, dict):
         raise RunError(f"--resume {spec.run_dir}: its config.yaml is not a mapping of settings")
+    saved = resolve_schedule(saved, spec.env_id)   # a run recorded before the schedule was resolved
     wanted = yaml.safe_load(yaml.safe_dump(_resolved(spec), sort_keys=False))
     keys = sorted(key for key in wanted.keys() | saved.keys()
                   if key not in RESUME_MAY_CHANGE and wanted.get(key) != saved.get(key))
@@ -233,11 +254,26 @@ def _open_run_dir(spec: RunSpec) -> None:
     write_text_atomic(spec.run_dir / "config.yaml", yaml.safe_dump(_resolved(spec), sort_keys=False))
 
 
+def _tensorboard_logger(run_dir: Path, purge_step: int | None) -> Logger:
+    """SB3's TensorBoard logger into ``run_dir``. With ``purge_step``, its first event tells
+    TensorBoard to drop what earlier event files hold from that step on (SummaryWriter's
+    ``purge_step``, which SB3's ``configure`` does not pass on): a resumed run's is the step after
+    its checkpoint's, so what the stopped process logged after its checkpoint, and the resumed run
+    logs again, shows once."""
+    logger = configure(str(run_dir), ["tensorboard"])
+    if purge_step is not None:
+        (output,) = logger.output_formats
+        output.writer.file_writer.add_event(Event(step=purge_step, session_log=SessionLog(status=SessionLog.START)))
+    return logger
+
+
 def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dict[str, Any] | None]:
     """A fresh model, or with ``--resume`` the newest checkpoint's model and replay buffer (the test
-    curve cut back to its step), with the run's saved timing; TensorBoard logs go to the run directory."""
+    curve and the TensorBoard curves cut back to its step), with the state saved beside it
+    (:func:`_train_locked`); TensorBoard logs go to the run directory."""
     latest = latest_checkpoint(spec.run_dir / "checkpoints") if spec.resume else None
     timing = None
+    purge_step = 0 if spec.resume else None   # a --resume without a checkpoint starts again
     if latest is None:
         model = build_model(spec.agent, spec.env_id, spec.config, spec.seed, spec.steps, spec.device)
         csv_path.unlink(missing_ok=True)
@@ -248,7 +284,8 @@ def _start_model(spec: RunSpec, csv_path: Path) -> tuple[OffPolicyAlgorithm, dic
         model.load_replay_buffer(buffer_path)
         truncate_evaluations(csv_path, model.num_timesteps)
         timing = checkpoint_timing(model_path)
-    model.set_logger(configure(str(spec.run_dir), ["tensorboard"]))
+        purge_step = model.num_timesteps + 1   # what was logged at the checkpoint's step came before it
+    model.set_logger(_tensorboard_logger(spec.run_dir, purge_step))
     return model, timing
 
 
@@ -275,19 +312,34 @@ def _learn(
         checkpointer.init_callback(model)
         checkpointer.save()   # the final checkpoint, also checked for divergence
     except DivergedError as exc:
-        last = latest_checkpoint(checkpointer.directory)
-        kept = f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
         raise RunError(
             f"{spec.agent} on {spec.env_id} seed {spec.seed} diverged: {exc}; training stopped "
-            f"({kept}); change the config (e.g. learning_rate, reward_scale) and start again"
+            f"({_kept_checkpoint(spec)}); change the config (e.g. learning_rate, reward_scale) and start again"
         ) from None
+
+
+def _kept_checkpoint(spec: RunSpec) -> str:
+    """Where a stopped run's last checkpoint is, for its error line."""
+    last = latest_checkpoint(spec.run_dir / "checkpoints")
+    return f"last checkpoint: {last[0]}" if last else "no checkpoint was written"
 
 
 def train_run(spec: RunSpec) -> RunResult:
     """Train (or, with ``spec.resume``, continue from the newest checkpoint) and save the model,
-    holding the run directory's lock."""
-    with _exclusive(spec.run_dir):
-        return _train_locked(spec)
+    holding the run directory's lock. A write that fails for a reason of :data:`WRITE_FAULTS`
+    stops the run with a :class:`RunError` (its last checkpoint is kept: checkpoints are atomic)."""
+    try:
+        with _exclusive(spec.run_dir):
+            return _train_locked(spec)
+    except OSError as exc:
+        if exc.errno not in WRITE_FAULTS:
+            raise
+        where = Path(exc.filename).parent if exc.filename else spec.run_dir
+        raise RunError(
+            f"{spec.agent} on {spec.env_id} seed {spec.seed}: cannot write in {where} "
+            f"({exc.strerror}); training stopped ({_kept_checkpoint(spec)}); make the directory writable "
+            "(or free space) and continue with --resume"
+        ) from None
 
 
 def _train_locked(spec: RunSpec) -> RunResult:
@@ -296,24 +348,29 @@ def _train_locked(spec: RunSpec) -> RunResult:
     run_dir, config = spec.run_dir, spec.config
     csv_path = run_dir / "evaluations.csv"
     _open_run_dir(spec)
-    model, timing = _start_model(spec, csv_path)
-    interval = config["test_interval"] or task_for(spec.env_id).test_interval
+    model, saved = _start_model(spec, csv_path)
+    interval = config["test_interval"]
     test_env = make_env(spec.env_id)
     tester = PaperTestCallback(
-        test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET
+        test_env, interval, config["test_episodes"], csv_path, spec.seed + TEST_SEED_OFFSET,
+        rng_state=(saved or {}).get(TEST_RNG_KEY),
     )
-    timer = RunTimer(model.num_timesteps, timing)
+    timer = RunTimer(model.num_timesteps, saved)
 
     def totals() -> dict[str, float]:
         return timer.totals(model.num_timesteps, tester.seconds, checkpointer.seconds)
 
-    checkpointer = AtomicCheckpointCallback(
-        run_dir / "checkpoints", config["checkpoint_interval"] or 10 * interval, totals
-    )
+    def checkpoint_state() -> dict[str, Any]:
+        """What a checkpoint saves beside the model: the run's time so far and the test env's random state."""
+        return {**totals(), TEST_RNG_KEY: tester.rng_state()}
+
+    checkpointer = AtomicCheckpointCallback(run_dir / "checkpoints", config["checkpoint_interval"], checkpoint_state)
     _learn(spec, model, [DivergenceGuard(interval), tester, checkpointer], checkpointer)
     model_path = run_dir / "model.zip"
     save_model_atomic(model, model_path)
     metrics = run_metrics(model.num_timesteps, totals())
+    if "entropy_weight" in config:   # ICNN (module docstring)
+        metrics["entropy_weight"] = model.policy.target_solver.entropy_weight
     write_json_atomic(run_dir / "metrics.json", metrics)
     test_env.close()
     model.env.close()
