@@ -90,12 +90,13 @@ def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:
 
 
 def quoted_block(records: Path, full: bool = True) -> str:
-    """The marked results block: the aggregate verdict (with the per-task line), then in ``full`` the
-    table of all runs and the settings; last, where the grid stands."""
+    """The marked results block: in ``full`` the aggregate verdict, the table of all runs and the
+    settings, else the brief verdict (the at-budget aggregate, the verdict lines, one line per task);
+    last, where the grid stands."""
     runs = load_runs(records)
     if full:
         return results_markdown(runs, random_returns(), BLOCK_LEVEL) + "\n" + grid_status(runs)
-    return verdict_markdown(comparison(runs, random_returns()), BLOCK_LEVEL) + "\n" + grid_status(runs)
+    return verdict_markdown(comparison(runs, random_returns()), BLOCK_LEVEL, brief=True) + "\n" + grid_status(runs)
 
 
 def write_quoted_results(records: Path, documents: dict[Path, bool] | None = None) -> None:

@@ -148,20 +148,22 @@ def per_task_standing(comp: Comparison, statistic: StatisticOfRun = at_budget) -
     return lines
 
 
-def verdict_markdown(comp: Comparison, level: int = 2) -> str:
-    """The aggregate tables, the probability of improvement, the verdict lines and the per-task table."""
+def verdict_markdown(comp: Comparison, level: int = 2, brief: bool = False) -> str:
+    """The aggregate tables, the probability of improvement, the verdict lines and the per-task table;
+    ``brief``: the at-budget aggregate, the verdict lines and the per-task table only."""
     head = "#" * level
     if FOCUS not in comp.agents or len(comp.agents) < 2 or not comp.tasks:
         return f"{head} Aggregate verdict\n\nNo task has finished runs of icnn and another agent with a known random-policy return.\n"
     tasks = f"{len(comp.tasks)} common task{'s' if len(comp.tasks) > 1 else ''} ({', '.join(comp.tasks)})"
     missing = f"; not yet common: {', '.join(comp.left_out)}" if comp.left_out else ""
     improvement, verdicts = improvement_table(comp)
+    shown = {"at budget": at_budget} if brief else RUN_STATISTICS
     parts = [
         (f"{head} Aggregate verdict\n\nNormalised scores (0: a uniform random policy, 1: the ICNN paper's best on "
          f"the task) of finished runs on {tasks}{missing}. Point estimates with stratified bootstrap 95 % intervals; "
          "tasks weigh equally.\n"),
-        *(f"{head}# {name}\n\n{aggregate_table(comp, fn)}" for name, fn in RUN_STATISTICS.items()),
-        f"{head}# Where icnn stands\n\n" + "\n".join(verdicts) + "\n\n" + improvement,
+        *(f"{head}# {name}\n\n{aggregate_table(comp, fn)}" for name, fn in shown.items()),
+        f"{head}# Where icnn stands\n\n" + "\n".join(verdicts) + "\n" + ("" if brief else "\n" + improvement),
         f"{head}# Per task, at budget (raw return, mean ± 95 % CI, seeds)\n\n" + per_task_table(comp) + "\n"
         + "\n".join(per_task_standing(comp)) + "\n",
     ]

@@ -287,7 +287,7 @@ def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tm
     runs, randoms = load_runs(rl_results.RESULTS), random_returns()
     full, verdict_only = rl_results.quoted_block(rl_results.RESULTS), rl_results.quoted_block(rl_results.RESULTS, False)
     assert full.startswith(results_markdown(runs, randoms, rl_results.BLOCK_LEVEL))
-    assert verdict_only.startswith(verdict_markdown(comparison(runs, randoms), rl_results.BLOCK_LEVEL))
+    assert verdict_only.startswith(verdict_markdown(comparison(runs, randoms), rl_results.BLOCK_LEVEL, brief=True))
     for path, is_full in rl_results.QUOTING.items():
         text = path.read_text()
         assert text.count(rl_results.BLOCK_BEGIN) == 1 and text.count(rl_results.BLOCK_END) == 1, path
