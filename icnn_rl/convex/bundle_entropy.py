@@ -67,27 +67,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .bundle_state import (
-    ARMIJO,
-    CENTER_CLIP,
-    RATIO_GOOD,
-    RATIO_POOR,
-    SEGMENT,
-    STEP_SIZES,
-    WEIGHT_CAP,
-    WEIGHT_GROW,
-    WEIGHT_SHRINK,
-    BundleSettings,
-    BundleState,
-)
+from . import bundle_state as shared
+from .bundle_state import BundleSettings, BundleState
 from .certificate import within_tolerance
 from .problem import Bounds, Energy, SolveResult, binary_entropy, value_and_grad
 from .timing import PhaseTimes, timed
 
 SUBPROBLEM_PATHS: tuple[str, ...] = ("auto", "compiled", "tensor")
 
-_STEPS = torch.from_numpy(STEP_SIZES)
-_SEGMENT = torch.from_numpy(SEGMENT)
+_STEPS = torch.from_numpy(shared.STEP_SIZES)
+_SEGMENT = torch.from_numpy(shared.SEGMENT)
 
 
 class Bundle(NamedTuple):
@@ -122,16 +111,16 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
 def proximal_cuts(G: Tensor, center: Tensor, weight: Tensor) -> Tensor:
     """The proximal step's cut gradients g_i − μ·logit(p̂) [B, K, n] around ``center`` p̂ [B, n] with
     each row's ``weight`` μ [B] (module docstring); G itself, to the bit, where μ = 0."""
-    return G - (weight.unsqueeze(1) * torch.logit(center, eps=CENTER_CLIP)).unsqueeze(1)
+    return G - (weight.unsqueeze(1) * torch.logit(center, eps=shared.CENTER_CLIP)).unsqueeze(1)
 
 
 def adapt_weight(weight: Tensor, best: Tensor, objective: Tensor, model: Tensor, mu0: float) -> Tensor:
     """The trust-region rule for the proximal weights μ [B]: ρ = (F(p̂) − F(p)) / (F(p̂) − M(p)) from
     the best value ``best``, the new point's ``objective`` and its ``model`` value M(p)."""
     ratio = (best - objective) / (best - model).clamp_min(torch.finfo(best.dtype).tiny)
-    grown = (weight * WEIGHT_GROW).clamp_min(mu0)
-    return torch.where(ratio >= RATIO_GOOD, weight * WEIGHT_SHRINK,
-                       torch.where(ratio < RATIO_POOR, grown, weight)).clamp_max(WEIGHT_CAP * mu0)
+    grown = (weight * shared.WEIGHT_GROW).clamp_min(mu0)
+    return torch.where(ratio >= shared.RATIO_GOOD, weight * shared.WEIGHT_SHRINK,
+                       torch.where(ratio < shared.RATIO_POOR, grown, weight)).clamp_max(shared.WEIGHT_CAP * mu0)
 
 
 def cut_model(G: Tensor, h: Tensor, present: Tensor, p: Tensor) -> Tensor:
@@ -201,7 +190,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         cand = torch.where(feasible.unsqueeze(2), torch.where(is_piv.unsqueeze(1), rest, cand), lam.unsqueeze(1))
         phi_c = dual_objective(cand, G, h, eps)
         decrease = torch.bmm(cand - lam.unsqueeze(1), grad.unsqueeze(2)).squeeze(2)
-        ok = feasible & (phi_c <= phi.unsqueeze(1) + ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
+        ok = feasible & (phi_c <= phi.unsqueeze(1) + shared.ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
         step = ok.any(1) & ~done
         lam = torch.where(step.unsqueeze(1), _first(ok, cand), lam)
         phi = torch.where(step, _first(ok, phi_c), phi)
