@@ -365,6 +365,7 @@ def test_icnn_saves_and_loads_its_proposal_and_its_optimizer(tmp_path) -> None:
 
 def test_icnn_entropy_weight_rule_keeps_the_bonus_a_fixed_share_of_the_warm_up_reward(tmp_path) -> None:
     model = small_model("icnn", extra=("entropy_share=0.5",))   # learning_starts=50
+    assert model.policy.entropy_weight is None               # the rule is pending
     assert model.policy.act_solver.entropy_weight == 1.0     # before the first update: the paper's ε
     model.learn(52)
     first = model.replay_buffer.rewards[:51]                 # what the buffer held at the first update
@@ -380,6 +381,17 @@ def test_icnn_entropy_weight_rule_keeps_the_bonus_a_fixed_share_of_the_warm_up_r
     assert loaded.policy.act_solver.entropy_weight == loaded.policy.target_solver.entropy_weight == eps
 
 
+def test_icnn_saved_with_its_entropy_weight_in_the_solver_settings_loads_with_it(tmp_path: Path) -> None:
+    model = small_model("icnn", extra=("entropy_weight=0.3",))
+    epsilon = model.policy_kwargs.pop("entropy_weight")   # what a model saved before ε was the policy's records
+    for key in ("act_solver", "target_solver"):
+        model.policy_kwargs[key]["entropy_weight"] = epsilon
+    model.save(tmp_path / "icnn.zip")
+    loaded = load_agent(tmp_path / "icnn.zip")
+    assert loaded.policy.entropy_weight == loaded.policy.act_solver.entropy_weight == 0.3
+    assert loaded.policy.target_solver.entropy_weight == 0.3
+
+
 def test_icnn_entropy_weight_rule_needs_non_zero_rewards() -> None:
     with pytest.raises(ValueError, match="all 0"):
         entropy_weight_rule(np.zeros((50, 1)), act_dim=2, share=2.0)
@@ -389,9 +401,11 @@ def test_icnn_fixed_entropy_weight_goes_to_both_solvers_and_only_there() -> None
     model = small_model("icnn", extra=("entropy_weight=0.3",))
     model.learn(60)
     assert model.policy.act_solver.entropy_weight == model.policy.target_solver.entropy_weight == 0.3
+    assert "entropy_weight" not in model.policy._get_constructor_parameters()["act_solver"]
     env = make_env("Pendulum-v1")
-    with pytest.raises(ValueError, match="both argmins share it"):
-        AGENTS["icnn"].algo("MlpPolicy", env, policy_kwargs={"act_solver": {"entropy_weight": 0.3}})
+    for policy_kwargs in ({"act_solver": {"entropy_weight": 0.3}}, {"entropy_weight": 0.3}):
+        with pytest.raises(ValueError, match="both argmins share it"):
+            AGENTS["icnn"].algo("MlpPolicy", env, policy_kwargs=policy_kwargs)
     with pytest.raises(ValueError, match="entropy_weight must be >= 0"):
         AGENTS["icnn"].algo("MlpPolicy", env, entropy_weight=-1.0)
     with pytest.raises(ValueError, match="entropy_share must be > 0"):
