@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from icnn_rl.agents import AGENTS, ICNN, NAF, agent_name_of, load_agent
 from icnn_rl.agents.icnn.algo import entropy_weight_rule
 from icnn_rl.agents.icnn.policies import TwinPICNN
-from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, solve
+from icnn_rl.agents.naf.policies import NAFNetwork
+from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, rl_picnn, solve
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
@@ -53,6 +55,35 @@ def test_trains_a_few_hundred_steps_and_save_load_keeps_actions(agent: str, tmp_
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
     assert loaded.env_id == "Pendulum-v1"
     assert agent_name_of(type(loaded)) == agent
+
+
+def class_defaults(agent: str) -> dict:
+    """The default of every parameter the agent's classes take: its algorithm's (through its base
+    classes), its policy's and its network's."""
+    spec = AGENTS[agent]
+    functions = [cls.__init__ for cls in reversed(spec.algo.__mro__) if "__init__" in vars(cls)]
+    functions += [spec.algo.policy_aliases["MlpPolicy"].__init__, {"icnn": rl_picnn, "naf": NAFNetwork}[agent]]
+    defaults = {}
+    for function in functions:
+        defaults |= {name: parameter.default for name, parameter in inspect.signature(function).parameters.items()
+                     if parameter.default is not parameter.empty}
+    return defaults
+
+
+@pytest.mark.parametrize("agent", ["icnn", "naf"])
+def test_an_agent_built_in_code_has_the_packaged_configs_defaults(agent: str) -> None:
+    """One default per setting: every key of the packaged config (no env section) that the agent's
+    classes take has the same default there, so ``ICNN("MlpPolicy", env)`` trains as train.py does."""
+    config = resolve_config(agent, "Pendulum-v1")
+    defaults = class_defaults(agent)
+    differ = {key: (value, defaults[key]) for key, value in config.items()
+              if key in defaults and not isinstance(value, dict)
+              and defaults[key] != (tuple(value) if isinstance(value, list) else value)}
+    assert differ == {}
+    if agent == "icnn":
+        policy = ICNN("MlpPolicy", make_env("Pendulum-v1")).policy
+        for key in ("act_solver", "target_solver"):
+            assert getattr(policy, key) == SolverConfig(**config[key])   # ε pending: SolverConfig's 1.0
 
 
 @pytest.mark.parametrize("agent", ["ddpg", "td3"])

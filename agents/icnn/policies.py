@@ -56,6 +56,10 @@ from icnn_rl.convex import (
 ACTION_BOUNDS = (-1.0, 1.0)
 PROPOSALS = ("mlp", "none")
 PENDING_ENTROPY_WEIGHT = 1.0   # ε of the argmins while the rule has not fixed it yet (the paper's)
+# The agent's argmin settings, those of configs/icnn.yaml (docs/rl.md, ICNN's argmin): at most 30
+# evaluations, a certified gap within 0.01 in units of Q, proximal steps. A solver dict given to the
+# policy overrides these keys; the rest are SolverConfig's.
+SOLVER_SETTINGS = {"max_iter": 30, "tol": 0.0, "atol": 0.01, "proximal": 3.0}
 _INSIDE = 1e-6   # proposals stay this far inside the box (the entropy's gradient is infinite on it)
 
 
@@ -102,9 +106,9 @@ class ICNNPolicy(GreedyQPolicy):
     """Greedy policy of a PICNN energy f(s, a); exploration comes from the algorithm's action noise.
 
     :param act_solver: :class:`SolverConfig` fields for acting (``predict``, every env step), but
-        ``entropy_weight``.
+        ``entropy_weight``, laid over ``SOLVER_SETTINGS``.
     :param target_solver: :class:`SolverConfig` fields for max_a' Q_target(s', a') in the TD target,
-        but ``entropy_weight``.
+        but ``entropy_weight``, laid over ``SOLVER_SETTINGS``.
     :param entropy_weight: ε of both argmins and of the entropy bonus: it defines the learned value,
         so both solvers share it and this is its only home. ``None``: not fixed yet
         (:class:`~agents.icnn.algo.ICNN` applies its rule at the first update, then
@@ -162,7 +166,8 @@ class ICNNPolicy(GreedyQPolicy):
                 raise ValueError("set ε once, as entropy_weight, not in act_solver or target_solver")
             (entropy_weight,) = saved
         self.entropy_weight = entropy_weight
-        self._solvers = {"act": SolverConfig.from_dict(act_solver), "target": SolverConfig.from_dict(target_solver)}
+        self._solvers = {kind: SolverConfig.from_dict({**SOLVER_SETTINGS, **settings})
+                         for kind, settings in (("act", act_solver), ("target", target_solver))}
         self.entropy_bonus = entropy_bonus
         if double_q and net_kwargs.get("batch_norm"):
             raise ValueError("double_q needs batch_norm: false (the online argmin would update BatchNorm statistics)")
