@@ -296,13 +296,14 @@ def _compiled_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: fl
                          settings: BundleSettings, times: PhaseTimes | None,
                          first_cut: tuple[Tensor, Tensor] | None) -> None:
     """The iterations with the work between evaluations in compiled loops over the running rows."""
-    from .compiled_bundle import absorb_cuts  # numba compiles (or loads its cache) on first use
+    from .compiled_bundle import absorb_cuts, numpy_views  # numba compiles (or loads its cache) on first use
 
+    arrays = numpy_views(state)
     rows = torch.arange(len(state.p))
     for t in range(state.G.shape[1]):
         f, g = _cuts(energy, t, state.p, rows, dtype, lo, span, times, first_cut)
         with timed(times, "subproblem"):
-            absorb_cuts(rows, f[rows], g[rows], t, state, settings)
+            absorb_cuts(rows, f[rows], g[rows], t, arrays, settings)
         rows = state.active.nonzero().squeeze(1)
         if len(rows) == 0:
             break

@@ -309,10 +309,15 @@ def _solve_rows(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarr
         _solve_row(G[b], h[b], present[b], lam[b], new[b], eps, newton_iter, tol[b], steps, segment)
 
 
-def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, state: BundleState, settings: BundleSettings) -> None:
+def numpy_views(state: BundleState) -> BundleState:
+    """The state of CPU tensors as NumPy arrays sharing their memory: what :func:`absorb_cuts` takes
+    (made once per solve), whose updates the tensors see."""
+    return BundleState(*(tensor.numpy() for tensor in state))
+
+
+def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, arrays: BundleState, settings: BundleSettings) -> None:
     """Take the cuts (f [R], g = ∇_p f [R, n], at the rows' current points) of the running ``rows``
-    at iteration ``t`` into ``state`` (CPU tensors, updated in place)."""
-    arrays = BundleState(*(tensor.numpy() for tensor in state))
+    at iteration ``t`` into ``arrays`` (:func:`numpy_views` of the bundle's state, updated in place)."""
     _absorb_rows(rows.numpy(), f.detach().double().contiguous().numpy(), g.detach().double().contiguous().numpy(),
                  int(t), arrays, settings, STEP_SIZES, SEGMENT)
 
