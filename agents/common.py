@@ -182,7 +182,7 @@ class GreedyQAlgorithm(OffPolicyAlgorithm):
         policy: str | type[GreedyQPolicy],
         env: GymEnv | str,
         learning_rate: float | Schedule = 1e-3,
-        buffer_size: int = 1_000_000,
+        buffer_size: int = 500_000,
         learning_starts: int = 1000,
         batch_size: int = 256,
         tau: float = 0.01,

@@ -1,4 +1,4 @@
-"""benchmarks.argmin_kinks: a minimiser on a kink needs the cuts of both its pieces."""
+"""benchmarks.studies.argmin_kinks: a minimiser on a kink needs the cuts of both its pieces."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def kink(y: torch.Tensor) -> torch.Tensor:
 
 def test_one_cut_cannot_certify_a_kink_minimiser_but_its_active_cuts_do(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
-    argmin_kinks = importlib.import_module("benchmarks.argmin_kinks")
+    argmin_kinks = importlib.import_module("benchmarks.studies.argmin_kinks")
     start = torch.tensor([[0.5, -0.3], [0.2, 0.7], [-0.6, 0.1]], dtype=torch.float64)
     tight, bundle = bundle_entropy(kink, start, max_iter=60, tol=0.0, atol=1e-7, entropy_weight=EPS, bounds=(-1.0, 1.0))
     assert tight.converged.all() and tight.y.abs().max() < 1e-2

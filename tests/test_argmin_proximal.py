@@ -1,4 +1,4 @@
-"""benchmarks.argmin_proximal on a checkpoint: both solves, every setting, certified like the agent's."""
+"""benchmarks.studies.argmin_proximal on a checkpoint: both solves, every setting, certified like the agent's."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_each_setting_gets_its_rows_for_the_td_target_and_for_acting(tmp_path: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
-    benchmark = importlib.import_module("benchmarks.argmin_proximal")
+    benchmark = importlib.import_module("benchmarks.studies.argmin_proximal")
     config = resolve_config("icnn", "Pendulum-v1", overrides=["hidden=[32,32]", "learning_starts=50", "batch_size=32",
                                                               "entropy_weight=0.1"])
     model = build_model("icnn", "Pendulum-v1", config, seed=0, steps=150, device="cpu")

@@ -1,6 +1,6 @@
 """Atomic writes shared by every command (``icnn_rl.cli.atomic_target``): readers never see half a
 file, a failed write leaves the previous file, and processes writing one file at once (two
-``benchmarks.rl_results`` publishing to one records directory) never collide."""
+``benchmarks.publish.rl_results`` publishing to one records directory) never collide."""
 
 from __future__ import annotations
 

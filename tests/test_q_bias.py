@@ -1,4 +1,4 @@
-"""benchmarks.q_bias: the discounted returns it compares Q with, and which steps it counts."""
+"""benchmarks.studies.q_bias: the discounted returns it compares Q with, and which steps it counts."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ class Constant(gym.Env):
 
 @pytest.fixture
 def q_bias(monkeypatch: pytest.MonkeyPatch):
-    """``benchmarks/q_bias.py`` with every Q(s, a) = 7."""
+    """``benchmarks/studies/q_bias.py`` with every Q(s, a) = 7."""
     monkeypatch.syspath_prepend(str(ROOT))
-    module = importlib.import_module("benchmarks.q_bias")
+    module = importlib.import_module("benchmarks.studies.q_bias")
     monkeypatch.setattr(module, "q_of", lambda model, obs, action: 7.0)
     return module
 

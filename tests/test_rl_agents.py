@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import time
 from pathlib import Path
@@ -17,7 +18,8 @@ from stable_baselines3.common.evaluation import evaluate_policy
 from icnn_rl.agents import AGENTS, ICNN, NAF, agent_name_of, load_agent
 from icnn_rl.agents.icnn.algo import entropy_weight_rule
 from icnn_rl.agents.icnn.policies import TwinPICNN
-from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, solve
+from icnn_rl.agents.naf.policies import NAFNetwork
+from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, rl_picnn, solve
 from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import PaperTestCallback
@@ -53,6 +55,35 @@ def test_trains_a_few_hundred_steps_and_save_load_keeps_actions(agent: str, tmp_
     np.testing.assert_array_equal(loaded.predict(obs, deterministic=True)[0], actions)
     assert loaded.env_id == "Pendulum-v1"
     assert agent_name_of(type(loaded)) == agent
+
+
+def class_defaults(agent: str) -> dict:
+    """The default of every parameter the agent's classes take: its algorithm's (through its base
+    classes), its policy's and its network's."""
+    spec = AGENTS[agent]
+    functions = [cls.__init__ for cls in reversed(spec.algo.__mro__) if "__init__" in vars(cls)]
+    functions += [spec.algo.policy_aliases["MlpPolicy"].__init__, {"icnn": rl_picnn, "naf": NAFNetwork}[agent]]
+    defaults = {}
+    for function in functions:
+        defaults |= {name: parameter.default for name, parameter in inspect.signature(function).parameters.items()
+                     if parameter.default is not parameter.empty}
+    return defaults
+
+
+@pytest.mark.parametrize("agent", ["icnn", "naf"])
+def test_an_agent_built_in_code_has_the_packaged_configs_defaults(agent: str) -> None:
+    """One default per setting: every key of the packaged config (no env section) that the agent's
+    classes take has the same default there, so ``ICNN("MlpPolicy", env)`` trains as train.py does."""
+    config = resolve_config(agent, "Pendulum-v1")
+    defaults = class_defaults(agent)
+    differ = {key: (value, defaults[key]) for key, value in config.items()
+              if key in defaults and not isinstance(value, dict)
+              and defaults[key] != (tuple(value) if isinstance(value, list) else value)}
+    assert differ == {}
+    if agent == "icnn":
+        policy = ICNN("MlpPolicy", make_env("Pendulum-v1")).policy
+        for key in ("act_solver", "target_solver"):
+            assert getattr(policy, key) == SolverConfig(**config[key])   # ε pending: SolverConfig's 1.0
 
 
 @pytest.mark.parametrize("agent", ["ddpg", "td3"])
@@ -365,6 +396,7 @@ def test_icnn_saves_and_loads_its_proposal_and_its_optimizer(tmp_path) -> None:
 
 def test_icnn_entropy_weight_rule_keeps_the_bonus_a_fixed_share_of_the_warm_up_reward(tmp_path) -> None:
     model = small_model("icnn", extra=("entropy_share=0.5",))   # learning_starts=50
+    assert model.policy.entropy_weight is None               # the rule is pending
     assert model.policy.act_solver.entropy_weight == 1.0     # before the first update: the paper's ε
     model.learn(52)
     first = model.replay_buffer.rewards[:51]                 # what the buffer held at the first update
@@ -380,6 +412,17 @@ def test_icnn_entropy_weight_rule_keeps_the_bonus_a_fixed_share_of_the_warm_up_r
     assert loaded.policy.act_solver.entropy_weight == loaded.policy.target_solver.entropy_weight == eps
 
 
+def test_icnn_saved_with_its_entropy_weight_in_the_solver_settings_loads_with_it(tmp_path: Path) -> None:
+    model = small_model("icnn", extra=("entropy_weight=0.3",))
+    epsilon = model.policy_kwargs.pop("entropy_weight")   # what a model saved before ε was the policy's records
+    for key in ("act_solver", "target_solver"):
+        model.policy_kwargs[key]["entropy_weight"] = epsilon
+    model.save(tmp_path / "icnn.zip")
+    loaded = load_agent(tmp_path / "icnn.zip")
+    assert loaded.policy.entropy_weight == loaded.policy.act_solver.entropy_weight == 0.3
+    assert loaded.policy.target_solver.entropy_weight == 0.3
+
+
 def test_icnn_entropy_weight_rule_needs_non_zero_rewards() -> None:
     with pytest.raises(ValueError, match="all 0"):
         entropy_weight_rule(np.zeros((50, 1)), act_dim=2, share=2.0)
@@ -389,9 +432,11 @@ def test_icnn_fixed_entropy_weight_goes_to_both_solvers_and_only_there() -> None
     model = small_model("icnn", extra=("entropy_weight=0.3",))
     model.learn(60)
     assert model.policy.act_solver.entropy_weight == model.policy.target_solver.entropy_weight == 0.3
+    assert "entropy_weight" not in model.policy._get_constructor_parameters()["act_solver"]
     env = make_env("Pendulum-v1")
-    with pytest.raises(ValueError, match="both argmins share it"):
-        AGENTS["icnn"].algo("MlpPolicy", env, policy_kwargs={"act_solver": {"entropy_weight": 0.3}})
+    for policy_kwargs in ({"act_solver": {"entropy_weight": 0.3}}, {"entropy_weight": 0.3}):
+        with pytest.raises(ValueError, match="both argmins share it"):
+            AGENTS["icnn"].algo("MlpPolicy", env, policy_kwargs=policy_kwargs)
     with pytest.raises(ValueError, match="entropy_weight must be >= 0"):
         AGENTS["icnn"].algo("MlpPolicy", env, entropy_weight=-1.0)
     with pytest.raises(ValueError, match="entropy_share must be > 0"):

@@ -42,9 +42,9 @@ time.sleep(60)
 
 @pytest.fixture
 def rl_results(monkeypatch: pytest.MonkeyPatch):
-    """``benchmarks/rl_results.py``; the benchmarks import each other from the repository root."""
+    """``benchmarks/publish/rl_results.py``; the benchmarks import each other from the repository root."""
     monkeypatch.syspath_prepend(str(ROOT))
-    return importlib.import_module("benchmarks.rl_results")
+    return importlib.import_module("benchmarks.publish.rl_results")
 
 
 def make_run(root: Path, env: str, agent: str, seed: int, returns: list[float], budget: int) -> None:
@@ -293,7 +293,7 @@ def test_the_quoted_results_blocks_are_regenerated_from_the_committed_records(tm
         assert text.count(rl_results.BLOCK_BEGIN) == 1 and text.count(rl_results.BLOCK_END) == 1, path
         block = full if is_full else verdict_only
         assert replace_marked(text, rl_results.BLOCK_BEGIN, rl_results.BLOCK_END, block) == text, (
-            f"{path} quotes stale results: run python -m benchmarks.rl_results --publish-only")
+            f"{path} quotes stale results: run python -m benchmarks.publish.rl_results --publish-only")
     # the writer replaces only what lies between the markers
     doc = tmp_path / "doc.md"
     doc.write_text(f"intro\n{rl_results.BLOCK_BEGIN}\nold\n{rl_results.BLOCK_END}\noutro\n")

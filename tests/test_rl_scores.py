@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def rl_random_returns(monkeypatch: pytest.MonkeyPatch):
     """The measuring command, ``benchmarks/random_returns.py`` (imported from the repository root)."""
     monkeypatch.syspath_prepend(str(ROOT))
-    return importlib.import_module("benchmarks.random_returns")
+    return importlib.import_module("benchmarks.publish.random_returns")
 
 
 def test_random_scores_zero_and_the_papers_best_one() -> None:

@@ -96,7 +96,7 @@ def test_the_published_search_report_and_readme_block_regenerate_from_the_record
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.syspath_prepend(str(ROOT))   # the benchmarks import each other from the repository root
-    search_results = importlib.import_module("benchmarks.search_results")
+    search_results = importlib.import_module("benchmarks.publish.search_results")
     records = search_results.RESULTS
     count = len(yaml.safe_load((records / "samples.yaml").read_text()))
     envs = sorted({path.name for path in records.glob("sample*/*") if path.is_dir()})
@@ -105,7 +105,7 @@ def test_the_published_search_report_and_readme_block_regenerate_from_the_record
     assert search.main(["--env", *envs, "--samples", str(count), "--log-dir", str(copy), "--report-only"]) == 0
     report = (copy / "search.md").read_text()
     assert report == (records / "search.md").read_text(), (
-        "results/search/search.md is stale: run python -m benchmarks.search_results --publish-only")
+        "results/search/search.md is stale: run python -m benchmarks.publish.search_results --publish-only")
     readme = search_results.README.read_text()
     assert readme.count(search_results.BLOCK_BEGIN) == 1 and readme.count(search_results.BLOCK_END) == 1
     block = search_results.summary_table(report)

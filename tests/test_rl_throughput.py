@@ -1,4 +1,4 @@
-"""The throughput benchmark's multiply-add count (benchmarks/rl_throughput.py): counted from the torch
+"""The throughput benchmark's multiply-add count (benchmarks/speed/rl_throughput.py): counted from the torch
 operations that run, so for DDPG it equals the count worked out from the networks' weight shapes."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture
 def rl_throughput(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.syspath_prepend(str(ROOT))
-    return importlib.import_module("benchmarks.rl_throughput")
+    return importlib.import_module("benchmarks.speed.rl_throughput")
 
 
 def test_ddpgs_counted_multiply_adds_match_its_weight_shapes(rl_throughput) -> None:

@@ -4,7 +4,7 @@ finished runs (on generated data, in seconds)."""
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import math
 import shutil
@@ -21,10 +21,8 @@ from icnn_rl.cli import replace_marked
 from icnn_rl.supervised.data import BIBTEX_FEATURES, BIBTEX_LABELS
 
 REPO = Path(__file__).resolve().parents[1]
-spec = importlib.util.spec_from_file_location("supervised_results", REPO / "benchmarks" / "supervised_results.py")
-results = importlib.util.module_from_spec(spec)
-sys.modules["supervised_results"] = results
-spec.loader.exec_module(results)
+sys.path.insert(0, str(REPO))   # the benchmarks run as modules from the repository root
+results = importlib.import_module("benchmarks.publish.supervised_results")
 
 
 def write_record(root: Path, experiment: str, method: str, setting: str, seed: int, **metrics: float) -> None:

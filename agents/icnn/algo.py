@@ -43,7 +43,7 @@ class ICNN(GreedyQAlgorithm):
     Q ± 1 (``td_clip=1.0``), entropy-augmented Q (policy kwarg ``entropy_bonus``), W^(z) projected
     after every step. Beyond the paper, both argmins start at a fitted proposal and are certified
     (policy kwarg ``proposal``), the entropy weight ε follows one rule on every task, and two critics
-    bound the TD target (policy kwarg ``twin_q``, on unless given).
+    bound the TD target (policy kwarg ``twin_q``).
     TensorBoard gets ``train/solver_{act,target}_*`` (evaluations per row, shares within tolerance
     and certified at the start, certified gaps), ``train/proposal_objective``, ``train/entropy_weight``
     and ``time/*`` (:meth:`~agents.common.GreedyQAlgorithm._record_times`).
@@ -52,7 +52,8 @@ class ICNN(GreedyQAlgorithm):
         rule of :func:`entropy_weight_rule` on the replay buffer's rewards at the first update, so
         that the bonus stays ``entropy_share`` times the size of a random policy's scaled reward
         whatever the task's reward scale (docs/rl.md, the entropy weight). Until then (test
-        episodes before the first update) the argmins use ε = 1.
+        episodes before the first update) the argmins use ε = 1. The policy holds ε
+        (:attr:`~agents.icnn.policies.ICNNPolicy.entropy_weight`, ``None`` while the rule is pending).
     :param entropy_share: the rule's ratio of the bonus's largest value per step to the warm-up's
         mean |scaled reward|.
     Other parameters: :class:`agents.common.GreedyQAlgorithm`.
@@ -65,14 +66,10 @@ class ICNN(GreedyQAlgorithm):
                  entropy_share: float = 2.0, **kwargs: Any) -> None:
         check_entropy_arguments(entropy_weight, entropy_share)
         policy_kwargs = dict(kwargs.pop("policy_kwargs", None) or {})
-        policy_kwargs.setdefault("twin_q", True)   # saved with the model, unlike the policy's default
-        for key in SOLVER_KWARGS:
-            solver = dict(policy_kwargs.get(key) or {})
-            if "entropy_weight" in solver:
-                raise ValueError(f"set ε with ICNN(entropy_weight=...), not in {key}: both argmins share it")
-            if entropy_weight is not None:
-                solver["entropy_weight"] = float(entropy_weight)
-            policy_kwargs[key] = solver
+        if "entropy_weight" in policy_kwargs or any("entropy_weight" in (policy_kwargs.get(key) or {})
+                                                    for key in SOLVER_KWARGS):
+            raise ValueError("set ε with ICNN(entropy_weight=...), not in policy_kwargs: both argmins share it")
+        policy_kwargs["entropy_weight"] = None if entropy_weight is None else float(entropy_weight)
         self.entropy_share = entropy_share
         super().__init__(*args, td_clip=td_clip, policy_kwargs=policy_kwargs, **kwargs)
 
@@ -82,20 +79,31 @@ class ICNN(GreedyQAlgorithm):
         super().check_arguments(kwargs, policy_kwargs)
 
     def train(self, gradient_steps: int, batch_size: int = 100) -> None:
-        if "entropy_weight" not in self.policy_kwargs["act_solver"]:   # the rule is pending
+        if self.policy.entropy_weight is None:
             self._fix_entropy_weight()
-        self.logger.record("train/entropy_weight", self.policy.target_solver.entropy_weight)
+        self.logger.record("train/entropy_weight", self.policy.entropy_weight)
         super().train(gradient_steps, batch_size)
 
     def _fix_entropy_weight(self) -> None:
         """Apply the rule once, on the transitions the buffer holds at the first update (the
-        warm-up's), and keep ε in ``policy_kwargs`` so that a saved model is rebuilt with it."""
+        warm-up's). ``policy_kwargs`` is what SB3 saves and rebuilds the policy from at load, so it
+        gets the fixed ε too."""
         assert self.replay_buffer is not None
         filled = self.replay_buffer.buffer_size if self.replay_buffer.full else self.replay_buffer.pos
         epsilon = entropy_weight_rule(self.replay_buffer.rewards[:filled], self.policy.act_dim, self.entropy_share)
         self.policy.set_entropy_weight(epsilon)
-        for key in SOLVER_KWARGS:
-            self.policy_kwargs[key]["entropy_weight"] = epsilon
+        self.policy_kwargs["entropy_weight"] = epsilon
+
+    def set_parameters(self, load_path_or_dict: str | dict[str, Any], exact_match: bool = True,
+                       device: str = "auto") -> None:
+        """SB3's, which :meth:`load` calls on a freshly built policy. A model saved before twin critics
+        existed records no ``twin_q`` and holds one critic: its policy is rebuilt with that one critic
+        first (the one-critic runs that docs/rl.md's Q-bias measurements load)."""
+        if (isinstance(load_path_or_dict, dict) and "twin_q" not in self.policy_kwargs
+                and not any(key.startswith("q_net.first.") for key in load_path_or_dict.get("policy", {}))):
+            self.policy_kwargs["twin_q"] = False
+            self._setup_model()
+        super().set_parameters(load_path_or_dict, exact_match, device)
 
     def _get_torch_save_params(self) -> tuple[list[str], list[str]]:
         state_dicts, tensors = super()._get_torch_save_params()

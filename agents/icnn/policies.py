@@ -56,6 +56,11 @@ from icnn_rl.convex.picnn import convex_activation
 
 ACTION_BOUNDS = (-1.0, 1.0)
 PROPOSALS = ("mlp", "none")
+PENDING_ENTROPY_WEIGHT = 1.0   # ε of the argmins while the rule has not fixed it yet (the paper's)
+# The agent's argmin settings, those of configs/icnn.yaml (docs/rl.md, ICNN's argmin): at most 30
+# evaluations, a certified gap within 0.01 in units of Q, proximal steps. A solver dict given to the
+# policy overrides these keys; the rest are SolverConfig's.
+SOLVER_SETTINGS = {"max_iter": 30, "tol": 0.0, "atol": 0.01, "proximal": 3.0}
 _INSIDE = 1e-6   # proposals stay this far inside the box (the entropy's gradient is infinite on it)
 
 
@@ -101,8 +106,14 @@ def solve_summary(kind: str, result: SolveResult) -> dict[str, float]:
 class ICNNPolicy(GreedyQPolicy):
     """Greedy policy of a PICNN energy f(s, a); exploration comes from the algorithm's action noise.
 
-    :param act_solver: :class:`SolverConfig` fields for acting (``predict``, every env step).
-    :param target_solver: :class:`SolverConfig` fields for max_a' Q_target(s', a') in the TD target.
+    :param act_solver: :class:`SolverConfig` fields for acting (``predict``, every env step), but
+        ``entropy_weight``, laid over ``SOLVER_SETTINGS``.
+    :param target_solver: :class:`SolverConfig` fields for max_a' Q_target(s', a') in the TD target,
+        but ``entropy_weight``, laid over ``SOLVER_SETTINGS``.
+    :param entropy_weight: ε of both argmins and of the entropy bonus: it defines the learned value,
+        so both solvers share it and this is its only home. ``None``: not fixed yet
+        (:class:`~agents.icnn.algo.ICNN` applies its rule at the first update, then
+        :meth:`set_entropy_weight`); until then the argmins use ``PENDING_ENTROPY_WEIGHT``.
     :param entropy_bonus: learn the paper's entropy-augmented value Q(s, a) + ε·H(p) instead of Q.
     :param proposal: ``mlp``: both solves start at a fitted proposal π_φ (module docstring);
         ``none``: they start at the centre of the box (the paper's a0 = 0).
@@ -110,8 +121,7 @@ class ICNNPolicy(GreedyQPolicy):
     :param double_q: the TD target's action is the online network's argmin, valued by the target
         network (Double DQN, van Hasselt et al. 2016), instead of the target network's own argmin.
     :param twin_q: two critics fitted to one target that takes the smaller of their target values
-        (module docstring). Off here, the paper's single critic, which is also what a model saved
-        before this option rebuilds as; :class:`~agents.icnn.algo.ICNN` turns it on by default.
+        (module docstring); ``False``: the paper's single critic.
     :param net_kwargs: :func:`icnn_rl.convex.rl_picnn` arguments (``negative_slope``, ``batch_norm``, ...).
     """
 
@@ -126,11 +136,12 @@ class ICNNPolicy(GreedyQPolicy):
         hidden: tuple[int, ...] | list[int] = (200, 200),
         act_solver: dict[str, Any] | None = None,
         target_solver: dict[str, Any] | None = None,
+        entropy_weight: float | None = None,
         entropy_bonus: bool = True,
         proposal: str = "mlp",
         proposal_hidden: tuple[int, ...] | list[int] = (200, 200),
         double_q: bool = False,
-        twin_q: bool = False,
+        twin_q: bool = True,
         optimizer_class: type[torch.optim.Optimizer] = torch.optim.Adam,
         optimizer_kwargs: dict[str, Any] | None = None,
         **net_kwargs: Any,
@@ -146,8 +157,17 @@ class ICNNPolicy(GreedyQPolicy):
             optimizer_kwargs,
             **net_kwargs,
         )
-        self.act_solver = SolverConfig.from_dict(act_solver or {})
-        self.target_solver = SolverConfig.from_dict(target_solver or {})
+        act_solver, target_solver = dict(act_solver or {}), dict(target_solver or {})
+        saved = {act_solver.pop("entropy_weight", None), target_solver.pop("entropy_weight", None)}
+        if saved != {None}:
+            # A model saved before ε was this argument holds it in both solver dicts instead (the
+            # trained runs that docs/rl.md's argmin and Q-bias studies load).
+            if entropy_weight is not None or len(saved) != 1:
+                raise ValueError("set ε once, as entropy_weight, not in act_solver or target_solver")
+            (entropy_weight,) = saved
+        self.entropy_weight = entropy_weight
+        self._solvers = {kind: SolverConfig.from_dict({**SOLVER_SETTINGS, **settings})
+                         for kind, settings in (("act", act_solver), ("target", target_solver))}
         self.entropy_bonus = entropy_bonus
         self.double_q = double_q
         self.proposal_kind = proposal
@@ -180,9 +200,22 @@ class ICNNPolicy(GreedyQPolicy):
         convex_activation(net_kwargs.get("activation", "leaky_relu"), net_kwargs.get("negative_slope", 0.01))
 
     def set_entropy_weight(self, epsilon: float) -> None:
-        """Set ε of both argmins (and so of the entropy bonus and the learned value)."""
-        self.act_solver = replace(self.act_solver, entropy_weight=epsilon)
-        self.target_solver = replace(self.target_solver, entropy_weight=epsilon)
+        """Fix ε of both argmins (and so of the entropy bonus and the learned value)."""
+        self.entropy_weight = epsilon
+
+    @property
+    def act_solver(self) -> SolverConfig:
+        """The acting argmin's settings, with today's ε."""
+        return self._with_entropy_weight(self._solvers["act"])
+
+    @property
+    def target_solver(self) -> SolverConfig:
+        """The TD target's argmin settings, with today's ε."""
+        return self._with_entropy_weight(self._solvers["target"])
+
+    def _with_entropy_weight(self, config: SolverConfig) -> SolverConfig:
+        epsilon = PENDING_ENTROPY_WEIGHT if self.entropy_weight is None else self.entropy_weight
+        return replace(config, entropy_weight=epsilon)
 
     def make_q_net(self) -> PICNN | TwinPICNN:
         def picnn() -> PICNN:
@@ -282,9 +315,12 @@ class ICNNPolicy(GreedyQPolicy):
 
     def _get_constructor_parameters(self) -> dict[str, Any]:
         data = super()._get_constructor_parameters()
+        solver_settings = {kind: {key: value for key, value in config.to_dict().items() if key != "entropy_weight"}
+                           for kind, config in self._solvers.items()}
         data.update(
-            act_solver=self.act_solver.to_dict(),
-            target_solver=self.target_solver.to_dict(),
+            act_solver=solver_settings["act"],
+            target_solver=solver_settings["target"],
+            entropy_weight=self.entropy_weight,
             entropy_bonus=self.entropy_bonus,
             proposal=self.proposal_kind,
             proposal_hidden=self.proposal_hidden,

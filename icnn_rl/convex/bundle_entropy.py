@@ -47,8 +47,8 @@ method.
 The sub-problem is tiny (K cuts of n numbers per row) and is solved in float64 whatever the
 network's dtype: in float32 its Newton steps stall before the gap certifies. On the CPU it runs as
 a compiled loop over rows (:mod:`~icnn_rl.convex.compiled_bundle`), elsewhere as the tensor
-operations of :func:`solve_dual`. Per-row state lives in
-padded tensors [B, K, n] with a mask of present cuts; a row that has converged keeps its bundle,
+operations of :func:`solve_dual`. Per-row state (:class:`~icnn_rl.convex.bundle_state.BundleState`)
+lives in padded tensors [B, K, n] with a mask of present cuts; a row that has converged keeps its bundle,
 stops adding cuts and leaves the sub-problem. Cuts whose multiplier is exactly 0 can be pruned (the
 original code's rule); the freed slot takes the next cut.
 
@@ -67,15 +67,16 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from . import bundle_state as shared
+from .bundle_state import BundleSettings, BundleState
 from .certificate import within_tolerance
 from .problem import Bounds, Energy, SolveResult, binary_entropy, value_and_grad
 from .timing import PhaseTimes, timed
 
 SUBPROBLEM_PATHS: tuple[str, ...] = ("auto", "compiled", "tensor")
 
-_ARMIJO = 1e-4
-_STEPS = 4.0 ** -torch.arange(0, 7, dtype=torch.float64)  # candidate step sizes 1, 1/4, ..., 4^-6
-_SEGMENT = torch.linspace(0.0, 1.0, 17, dtype=torch.float64)  # warm start: points of [λ, e_new]
+_STEPS = torch.from_numpy(shared.STEP_SIZES)
+_SEGMENT = torch.from_numpy(shared.SEGMENT)
 
 
 class Bundle(NamedTuple):
@@ -107,24 +108,19 @@ def primal_point(lam: Tensor, G: Tensor, eps: float) -> Tensor:
     return torch.sigmoid(torch.bmm(lam.unsqueeze(1), G).squeeze(1) / -eps)
 
 
-CENTER_CLIP = 1e-12   # p̂ is clipped into [CENTER_CLIP, 1 − CENTER_CLIP] so that logit(p̂) is finite
-# the proximal weight's trust-region rule (module docstring)
-RATIO_GOOD, RATIO_POOR, WEIGHT_SHRINK, WEIGHT_GROW, WEIGHT_CAP = 0.5, 0.1, 0.25, 2.0, 32.0
-
-
 def proximal_cuts(G: Tensor, center: Tensor, weight: Tensor) -> Tensor:
     """The proximal step's cut gradients g_i − μ·logit(p̂) [B, K, n] around ``center`` p̂ [B, n] with
     each row's ``weight`` μ [B] (module docstring); G itself, to the bit, where μ = 0."""
-    return G - (weight.unsqueeze(1) * torch.logit(center, eps=CENTER_CLIP)).unsqueeze(1)
+    return G - (weight.unsqueeze(1) * torch.logit(center, eps=shared.CENTER_CLIP)).unsqueeze(1)
 
 
 def adapt_weight(weight: Tensor, best: Tensor, objective: Tensor, model: Tensor, mu0: float) -> Tensor:
     """The trust-region rule for the proximal weights μ [B]: ρ = (F(p̂) − F(p)) / (F(p̂) − M(p)) from
     the best value ``best``, the new point's ``objective`` and its ``model`` value M(p)."""
     ratio = (best - objective) / (best - model).clamp_min(torch.finfo(best.dtype).tiny)
-    grown = (weight * WEIGHT_GROW).clamp_min(mu0)
-    return torch.where(ratio >= RATIO_GOOD, weight * WEIGHT_SHRINK,
-                       torch.where(ratio < RATIO_POOR, grown, weight)).clamp_max(WEIGHT_CAP * mu0)
+    grown = (weight * shared.WEIGHT_GROW).clamp_min(mu0)
+    return torch.where(ratio >= shared.RATIO_GOOD, weight * shared.WEIGHT_SHRINK,
+                       torch.where(ratio < shared.RATIO_POOR, grown, weight)).clamp_max(shared.WEIGHT_CAP * mu0)
 
 
 def cut_model(G: Tensor, h: Tensor, present: Tensor, p: Tensor) -> Tensor:
@@ -194,7 +190,7 @@ def solve_dual(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, 
         cand = torch.where(feasible.unsqueeze(2), torch.where(is_piv.unsqueeze(1), rest, cand), lam.unsqueeze(1))
         phi_c = dual_objective(cand, G, h, eps)
         decrease = torch.bmm(cand - lam.unsqueeze(1), grad.unsqueeze(2)).squeeze(2)
-        ok = feasible & (phi_c <= phi.unsqueeze(1) + _ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
+        ok = feasible & (phi_c <= phi.unsqueeze(1) + shared.ARMIJO * decrease) & (phi_c < phi.unsqueeze(1))
         step = ok.any(1) & ~done
         lam = torch.where(step.unsqueeze(1), _first(ok, cand), lam)
         phi = torch.where(step, _first(ok, phi_c), phi)
@@ -230,7 +226,7 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
         (:func:`~icnn_rl.convex.certificate.within_tolerance`).
     :param atol: absolute tolerance of the same rule, in units of F.
     :param newton_iter: projected Newton iterations per sub-problem, warm-started from the previous
-        multipliers (5 measured ~2.5× faster than 20 for the same gaps; benchmarks/solver.py).
+        multipliers (5 measured ~2.5× faster than 20 for the same gaps; benchmarks/speed/solver.py).
     :param prune: drop cuts whose multiplier is 0 after each sub-problem (the original code's rule).
     :param proximal: μ₀/ε, the starting weight of the proximal steps around the best point
         (module docstring); 0, the paper's method, steps to the model's own minimiser.
@@ -259,28 +255,29 @@ def bundle_entropy(energy: Energy, y0: Tensor, *, max_iter: int = 30, tol: float
     B, n = y0.shape
     K = max_iter
     zeros = {"dtype": torch.float64, "device": y0.device}  # the small sub-problem is always solved in float64
-    G = torch.zeros(B, K, n, **zeros)
-    h = torch.zeros(B, K, **zeros)
-    points = torch.zeros(B, K, n, **zeros)
-    present = torch.zeros(B, K, dtype=torch.bool, device=y0.device)
-    lam = torch.zeros(B, K, **zeros)
     p = ((y0.detach().double() - lo) / span).clamp(0.0, 1.0)
-    best_p = p.clone()
-    best = torch.full((B,), torch.inf, **zeros)
-    active = torch.ones(B, dtype=torch.bool, device=y0.device)
-    converged = torch.zeros_like(active)
-    iterations = torch.zeros(B, dtype=torch.long, device=y0.device)
-    gap = torch.zeros(B, **zeros)
-    mu0 = float(proximal) * eps
-    weight = torch.full((B,), mu0, **zeros)            # each row's proximal weight μ
-    model = torch.full((B,), -torch.inf, **zeros)      # M(p) at each row's next point
-    state = (G, h, points, present, lam, p, best, best_p, active, converged, iterations, gap, weight, model)
-    settings = (eps, tol, atol, newton_iter, prune, mu0)
+    settings = BundleSettings(eps, float(tol), float(atol), int(newton_iter), bool(prune), float(proximal) * eps)
+    state = BundleState(
+        G=torch.zeros(B, K, n, **zeros),
+        h=torch.zeros(B, K, **zeros),
+        points=torch.zeros(B, K, n, **zeros),
+        present=torch.zeros(B, K, dtype=torch.bool, device=y0.device),
+        lam=torch.zeros(B, K, **zeros),
+        p=p,
+        best=torch.full((B,), torch.inf, **zeros),
+        best_p=p.clone(),
+        active=torch.ones(B, dtype=torch.bool, device=y0.device),
+        converged=torch.zeros(B, dtype=torch.bool, device=y0.device),
+        iterations=torch.zeros(B, dtype=torch.long, device=y0.device),
+        gap=torch.zeros(B, **zeros),
+        weight=torch.full((B,), settings.mu0, **zeros),
+        model=torch.full((B,), -torch.inf, **zeros),
+    )
     iterate = _compiled_iterations if compiled else _tensor_iterations
     iterate(energy, y0.dtype, span, lo, state, settings, times, first_cut)
-    result = SolveResult((lo + span * best_p).to(y0.dtype), best.to(y0.dtype), iterations, converged,
-                         gap.clamp_min(0.0).to(y0.dtype))
-    return result, Bundle(G, h, points, present, lam)
+    result = SolveResult((lo + span * state.best_p).to(y0.dtype), state.best.to(y0.dtype), state.iterations,
+                         state.converged, state.gap.clamp_min(0.0).to(y0.dtype))
+    return result, Bundle(state.G, state.h, state.points, state.present, state.lam)
 
 
 def _cuts(energy: Energy, t: int, p: Tensor, rows: Tensor, dtype: torch.dtype, lo: float, span: float,
@@ -295,26 +292,25 @@ def _cuts(energy: Energy, t: int, p: Tensor, rows: Tensor, dtype: torch.dtype, l
     return f.detach().double(), grad_y.detach().double() * span
 
 
-def _compiled_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: tuple[Tensor, ...],
-                         settings: tuple, times: PhaseTimes | None,
+def _compiled_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: BundleState,
+                         settings: BundleSettings, times: PhaseTimes | None,
                          first_cut: tuple[Tensor, Tensor] | None) -> None:
     """The iterations with the work between evaluations in compiled loops over the running rows."""
-    from .compiled_bundle import absorb_cuts  # numba compiles (or loads its cache) on first use
+    from .compiled_bundle import absorb_cuts, numpy_views  # numba compiles (or loads its cache) on first use
 
-    p, active = state[5], state[8]
-    K = state[0].shape[1]
-    rows = torch.arange(len(p))
-    for t in range(K):
-        f, g = _cuts(energy, t, p, rows, dtype, lo, span, times, first_cut)
+    arrays = numpy_views(state)
+    rows = torch.arange(len(state.p))
+    for t in range(state.G.shape[1]):
+        f, g = _cuts(energy, t, state.p, rows, dtype, lo, span, times, first_cut)
         with timed(times, "subproblem"):
-            absorb_cuts(rows, f[rows], g[rows], t, state, *settings)
-        rows = active.nonzero().squeeze(1)
+            absorb_cuts(rows, f[rows], g[rows], t, arrays, settings)
+        rows = state.active.nonzero().squeeze(1)
         if len(rows) == 0:
             break
 
 
-def _tensor_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: tuple[Tensor, ...],
-                       settings: tuple, times: PhaseTimes | None,
+def _tensor_iterations(energy: Energy, dtype: torch.dtype, span: float, lo: float, state: BundleState,
+                       settings: BundleSettings, times: PhaseTimes | None,
                        first_cut: tuple[Tensor, Tensor] | None) -> None:
     """The iterations as batched tensor operations (any device); ``state`` is updated in place."""
     G, h, points, present, lam, p, best, best_p, active, converged, iterations, gap, weight, model = state

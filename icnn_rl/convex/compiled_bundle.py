@@ -27,11 +27,20 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .bundle_entropy import CENTER_CLIP, RATIO_GOOD, RATIO_POOR, WEIGHT_CAP, WEIGHT_GROW, WEIGHT_SHRINK
+from .bundle_state import (
+    ARMIJO,
+    CENTER_CLIP,
+    RATIO_GOOD,
+    RATIO_POOR,
+    SEGMENT,
+    STEP_SIZES,
+    WEIGHT_CAP,
+    WEIGHT_GROW,
+    WEIGHT_SHRINK,
+    BundleSettings,
+    BundleState,
+)
 
-_ARMIJO = 1e-4
-_STEPS = 4.0 ** -np.arange(0, 7, dtype=np.float64)
-_SEGMENT = np.linspace(0.0, 1.0, 17)
 _TINY = np.finfo(np.float64).tiny
 _CENTER_HI = 1.0 - CENTER_CLIP
 
@@ -176,7 +185,7 @@ def _solve_row(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarra
                 decrease = 0.0
                 for i in range(K):
                     decrease += (cand[i] - lam[i]) * grad[i]
-                if value <= phi + _ARMIJO * decrease and value < phi:
+                if value <= phi + ARMIJO * decrease and value < phi:
                     best_cand[:] = cand
                     phi = value
                     found = True
@@ -235,11 +244,10 @@ def _model_value(G: np.ndarray, h: np.ndarray, present: np.ndarray, p: np.ndarra
 
 
 @numba.njit(cache=True)
-def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, G: np.ndarray, h: np.ndarray,
-                 points: np.ndarray, present: np.ndarray, lam: np.ndarray, p: np.ndarray, best: np.ndarray,
-                 best_p: np.ndarray, active: np.ndarray, converged: np.ndarray, iterations: np.ndarray,
-                 gap: np.ndarray, weight: np.ndarray, model: np.ndarray, eps: float, tol: float, atol: float,
-                 newton_iter: int, prune: bool, mu0: float, steps: np.ndarray, segment: np.ndarray) -> None:
+def _absorb_rows(rows: np.ndarray, f: np.ndarray, g: np.ndarray, t: int, state: BundleState,
+                 settings: BundleSettings, steps: np.ndarray, segment: np.ndarray) -> None:
+    G, h, points, present, lam, p, best, best_p, active, converged, iterations, gap, weight, model = state
+    eps, tol, atol, newton_iter, prune, mu0 = settings
     K, n = G.shape[1], G.shape[2]
     k = t + 1
     new = np.zeros(k, dtype=np.bool_)
@@ -301,16 +309,17 @@ def _solve_rows(G: np.ndarray, h: np.ndarray, present: np.ndarray, lam: np.ndarr
         _solve_row(G[b], h[b], present[b], lam[b], new[b], eps, newton_iter, tol[b], steps, segment)
 
 
-def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, state: tuple[Tensor, ...], eps: float,
-                tol: float, atol: float, newton_iter: int, prune: bool, mu0: float) -> None:
+def numpy_views(state: BundleState) -> BundleState:
+    """The state of CPU tensors as NumPy arrays sharing their memory: what :func:`absorb_cuts` takes
+    (made once per solve), whose updates the tensors see."""
+    return BundleState(*(tensor.numpy() for tensor in state))
+
+
+def absorb_cuts(rows: Tensor, f: Tensor, g: Tensor, t: int, arrays: BundleState, settings: BundleSettings) -> None:
     """Take the cuts (f [R], g = ∇_p f [R, n], at the rows' current points) of the running ``rows``
-    at iteration ``t`` into ``state`` (G, h, points, present, lam, p, best, best_p, active,
-    converged, iterations, gap, weight, model: CPU tensors of the bundle, float64 where real, updated
-    in place); ``mu0`` is the proximal weights' start μ₀ (0: plain steps)."""
-    arrays = [tensor.numpy() for tensor in state]
+    at iteration ``t`` into ``arrays`` (:func:`numpy_views` of the bundle's state, updated in place)."""
     _absorb_rows(rows.numpy(), f.detach().double().contiguous().numpy(), g.detach().double().contiguous().numpy(),
-                 int(t), *arrays, float(eps), float(tol), float(atol), int(newton_iter), bool(prune), float(mu0),
-                 _STEPS, _SEGMENT)
+                 int(t), arrays, settings, STEP_SIZES, SEGMENT)
 
 
 def solve_dual_compiled(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new: Tensor, eps: float,
@@ -319,5 +328,5 @@ def solve_dual_compiled(G: Tensor, h: Tensor, present: Tensor, lam: Tensor, new:
     out = lam.detach().to(torch.float64, copy=True).contiguous()
     _solve_rows(G.detach().contiguous().numpy(), h.detach().contiguous().numpy(),
                 present.contiguous().numpy(), out.numpy(), new.contiguous().numpy(), float(eps),
-                int(newton_iter), tol.detach().to(torch.float64).contiguous().numpy(), _STEPS, _SEGMENT)
+                int(newton_iter), tol.detach().to(torch.float64).contiguous().numpy(), STEP_SIZES, SEGMENT)
     return out

@@ -2,8 +2,8 @@
 TD3) with its default config (same hidden sizes), measured in one process with one torch thread;
 its multiply-adds per env step, and where ICNN's time goes.
 
-    python -m benchmarks.rl_throughput [--env InvertedPendulum-v5] [--steps 200] [--rounds 3]
-    python -m benchmarks.rl_throughput --from-runs ~/runs/results --env Reacher-v5
+    python -m benchmarks.speed.rl_throughput [--env InvertedPendulum-v5] [--steps 200] [--rounds 3]
+    python -m benchmarks.speed.rl_throughput --from-runs ~/runs/results --env Reacher-v5
 
 Fresh (default): each agent first collects its ``learning_starts`` random warm-up steps (not
 timed), so the timed steps are the first updates of training. Trained (``--from-runs``): each
@@ -66,7 +66,7 @@ def trained_model(agent: str, env_id: str, runs: Path, step: int | None) -> OffP
                                                                  checkpoints / f"step{step}.buffer.pkl")
     if found is None or not found[0].exists():
         raise SystemExit(f"no checkpoint {'in ' + str(checkpoints) if step is None else found[0]}; run the RL "
-                         "results benchmark first (python -m benchmarks.rl_results) or pick another --checkpoint-step")
+                         "results benchmark first (python -m benchmarks.publish.rl_results) or pick another --checkpoint-step")
     env = make_env(env_id, reward_scale=resolve_config(agent, env_id)["reward_scale"])
     model = load_agent(found[0], env=env, device="cpu")
     model.load_replay_buffer(found[1])

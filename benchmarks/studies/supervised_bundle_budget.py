@@ -1,6 +1,6 @@
 """How many bundle-entropy cuts the Olivetti completion PICNN needs before its rows certify.
 
-    python benchmarks/supervised_bundle_budget.py [--steps 60] [--every 20] [--data PATH]
+    python -m benchmarks.studies.supervised_bundle_budget [--steps 60] [--every 20] [--data PATH]
 
 Trains the completion network by bundle entropy with the paper's 5 cuts (the training images 0–299,
 Adam 1e-3, batch 70) and, every `--every` steps, solves the 50 validation images (300–349) with

@@ -1,6 +1,6 @@
 """Why an ICNN agent's argmin takes many evaluations: how often one cut certifies, and where.
 
-    python -m benchmarks.argmin_kinks RUN_DIR [RUN_DIR ...] --out benchmarks/results/argmin_kinks.md
+    python -m benchmarks.studies.argmin_kinks RUN_DIR [RUN_DIR ...] --out benchmarks/results/argmin_kinks.md
 
 For each run directory's newest checkpoint (model and replay buffer), on ``--states`` next states of
 its buffer, the TD target's problem min_a F(s', a) = f_target(s', a) − ε·H(p) is solved three ways:
@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     configure_torch(1)
     rows = [measure(run, args.states, args.tight_iter) for run in args.runs]
-    text = (f"# Where one cut certifies ICNN's TD-target argmin\n\n`python -m benchmarks.argmin_kinks RUN_DIR ...` "
+    text = (f"# Where one cut certifies ICNN's TD-target argmin\n\n`python -m benchmarks.studies.argmin_kinks RUN_DIR ...` "
             f"({args.states} next states per run; the run column: the last parts of RUN_DIR)\n\n{HEADER}\n"
             + "\n".join(rows) + "\n")
     print(text)

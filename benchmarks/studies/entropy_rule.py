@@ -1,6 +1,6 @@
 """The ICNN entropy weight ε that the packaged configs give on each of the paper's tasks.
 
-    python -m benchmarks.entropy_rule [--envs ...] [--seeds 0 1 2] [--out benchmarks/results/entropy_rule.md]
+    python -m benchmarks.studies.entropy_rule [--envs ...] [--seeds 0 1 2] [--out benchmarks/results/entropy_rule.md]
 
 With ``entropy_weight: null`` (the default) ICNN fixes ε at its first update so that the entropy
 bonus's largest value per step, ε·d·ln 2, is ``entropy_share`` times the mean |reward_scale·r| of

@@ -1,19 +1,19 @@
 """The RL results benchmark: ICNN, NAF and DDPG with their packaged configs on the paper's ten tasks
 (``icnn_rl.envs.PAPER_TASKS``) at the paper's budgets and test intervals, seeds 0, 1 and 2:
 
-    nohup nice python -m benchmarks.rl_results --log-dir runs/results > results.log 2>&1 &
-    nohup nice python -m benchmarks.rl_results --log-dir runs/results --workers 2 > results.log 2>&1 &
-    python -m benchmarks.rl_results --log-dir /shared/results --backend ray --address auto   # a Ray cluster
+    nohup nice python -m benchmarks.publish.rl_results --log-dir runs/results > results.log 2>&1 &
+    nohup nice python -m benchmarks.publish.rl_results --log-dir runs/results --workers 2 > results.log 2>&1 &
+    python -m benchmarks.publish.rl_results --log-dir /shared/results --backend ray --address auto   # a Ray cluster
 
 Order (``--order cost``, the default): seed 0 of every cell (task × agent) cheapest first, by the
-CPU-hour estimates of ``benchmarks/results/rl_cost.json`` (``python -m benchmarks.rl_cost``; cells
+CPU-hour estimates of ``benchmarks/results/rl_cost.json`` (``python -m benchmarks.publish.rl_cost``; cells
 it lacks go last, smallest budget first); then the other seeds of the ``--first`` tasks (HalfCheetah,
 Hopper, Walker2d), seed by seed, cheapest first; then those of the remaining tasks. ``--order seed``
 goes seed by seed through ``--envs`` in the order given (each env's agents in ``--agents`` order), the
 earlier benchmark's order; its grid (the three 10k tasks with 3 seeds, then HalfCheetah seed 0) is
 
-    python -m benchmarks.rl_results --order seed --envs InvertedPendulum-v5 InvertedDoublePendulum-v5 \\
-        Reacher-v5 && python -m benchmarks.rl_results --order seed --envs HalfCheetah-v5 --seeds 0
+    python -m benchmarks.publish.rl_results --order seed --envs InvertedPendulum-v5 InvertedDoublePendulum-v5 \\
+        Reacher-v5 && python -m benchmarks.publish.rl_results --order seed --envs HalfCheetah-v5 --seeds 0
 
 Runs go through ``train.py``'s backends (``icnn_rl.rl.grid``): one at a time in this process (one
 torch thread) by default, ``--workers N`` at a time in local processes, or as Ray tasks; the command
@@ -49,7 +49,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.rl_cost import load_costs, remaining_hours
+from benchmarks.publish.rl_cost import load_costs, remaining_hours
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked, report_interrupted, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, task_for
@@ -63,11 +63,11 @@ from icnn_rl.verdict import comparison, verdict_markdown
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results" / "rl"
 # Documents holding the marked results block, and whether each quotes it in full (docs) or the verdict only.
 QUOTING = {REPO / "README.md": False, REPO / "docs" / "rl.md": True}
-BLOCK_BEGIN = "<!-- RL results: generated from results/rl by `python -m benchmarks.rl_results --publish-only` -->"
+BLOCK_BEGIN = "<!-- RL results: generated from results/rl by `python -m benchmarks.publish.rl_results --publish-only` -->"
 BLOCK_END = "<!-- end of RL results -->"
 BLOCK_LEVEL = 4   # heading level of its sections inside those documents
 
@@ -210,7 +210,7 @@ def plan(
 
 def plan_text(todo: Sequence[RunSpec], costs: dict[str, dict[str, dict[str, Any]]], records: Path) -> str:
     """The runs still to do, one line each with its CPU hours still needed and their source
-    (:func:`benchmarks.rl_cost.remaining_hours`), and the total."""
+    (:func:`benchmarks.publish.rl_cost.remaining_hours`), and the total."""
     lines, total, unknown = [], 0.0, 0
     for spec in todo:
         hours, source = remaining_hours(spec, costs, records)

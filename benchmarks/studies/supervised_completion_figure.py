@@ -1,6 +1,6 @@
 """One completion figure from several completion run directories (one column per method).
 
-    python benchmarks/supervised_completion_figure.py RUN_DIR [RUN_DIR ...] --out docs/figures/completion.png
+    python -m benchmarks.studies.supervised_completion_figure RUN_DIR [RUN_DIR ...] --out docs/figures/completion.png
 
 Each RUN_DIR holds ``test_completions.npz`` from ``python -m icnn_rl.supervised.completion``; the test
 faces are reloaded from the data root (``--data``, default $ICNN_RL_DATA or ../shared/data).

@@ -1,7 +1,7 @@
 """A uniform random policy's mean return per task under the package's test protocol: the ``random``
 end of the normalised score (:mod:`icnn_rl.rl.scores`), written to ``icnn_rl/rl/random_returns.json``.
 
-    python -m benchmarks.random_returns                 # the paper's ten tasks, 100 episodes each
+    python -m benchmarks.publish.random_returns                 # the paper's ten tasks, 100 episodes each
 
 Protocol: one env without reward scaling, seeded once (seed 0) at its first reset, then consecutive
 episodes, each to termination or the time limit; actions drawn uniformly from the action box by the

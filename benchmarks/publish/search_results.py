@@ -1,7 +1,7 @@
 """The random search's published records (``python -m icnn_rl.search``, the ICNN paper's protocol):
 
-    python -m benchmarks.search_results --log-dir runs/search --env Reacher-v5 --samples 8
-    python -m benchmarks.search_results --publish-only --env Reacher-v5 --samples 8   # from results/search
+    python -m benchmarks.publish.search_results --log-dir runs/search --env Reacher-v5 --samples 8
+    python -m benchmarks.publish.search_results --publish-only --env Reacher-v5 --samples 8   # from results/search
 
 copies ``samples.yaml`` and the small records of every trial under ``--log-dir`` (``config.yaml``,
 ``evaluations.csv``, ``metrics.json``; no checkpoints, no Ray Tune state) to ``results/search``, then
@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from benchmarks.rl_results import REPO, publish_records
+from benchmarks.publish.rl_results import REPO, publish_records
 from icnn_rl import search
 from icnn_rl.cli import replace_marked, write_text_atomic
 
 RESULTS = REPO / "results" / "search"
 README = REPO / "README.md"
-BLOCK_BEGIN = "<!-- random search: generated from results/search by `python -m benchmarks.search_results --publish-only` -->"
+BLOCK_BEGIN = "<!-- random search: generated from results/search by `python -m benchmarks.publish.search_results --publish-only` -->"
 BLOCK_END = "<!-- end of random search -->"
 
 

@@ -1,6 +1,6 @@
 """Proximal bundle steps against the paper's plain ones on trained ICNN critics: evaluations and time.
 
-    python -m benchmarks.argmin_proximal RUN_DIR [RUN_DIR ...] --out benchmarks/results/argmin_proximal.md
+    python -m benchmarks.studies.argmin_proximal RUN_DIR [RUN_DIR ...] --out benchmarks/results/argmin_proximal.md
 
 For each run directory's newest checkpoint, the agent's two argmins are solved as the agent solves
 them (from the proposal, certified first, with its tolerance and ``max_iter``), once per value of
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from benchmarks.argmin_kinks import target_problem
+from benchmarks.studies.argmin_kinks import target_problem
 from icnn_rl.agents.icnn.policies import ICNNPolicy
 from icnn_rl.cli import configure_torch, write_text_atomic
 from icnn_rl.convex import SolverConfig
@@ -88,7 +88,7 @@ def main() -> None:
         raise SystemExit("need --act-states <= --states, --proximal values >= 0 and --repeats >= 1")
     configure_torch(1)
     rows = [row for run in args.runs for row in measure(run, args.states, args.act_states, args.proximal, args.repeats)]
-    text = (f"# Proximal bundle steps on trained ICNN critics\n\n`python -m benchmarks.argmin_proximal RUN_DIR ...` "
+    text = (f"# Proximal bundle steps on trained ICNN critics\n\n`python -m benchmarks.studies.argmin_proximal RUN_DIR ...` "
             f"({args.states} next states per run for the TD target, {args.act_states} of them one at a time for "
             f"acting; median of {args.repeats} interleaved rounds; one torch thread; the run column: the last "
             f"parts of RUN_DIR)\n\n{HEADER}\n" + "\n".join(rows) + "\n")

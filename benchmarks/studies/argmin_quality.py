@@ -1,6 +1,6 @@
 """How good are the ICNN agent's certified argmins? Two checks on trained runs of the RL results benchmark.
 
-    python -m benchmarks.argmin_quality --runs ~/runs/results [MORE_DIRS ...] [--states 1024] [--envs ENV ...] \
+    python -m benchmarks.studies.argmin_quality --runs ~/runs/results [MORE_DIRS ...] [--states 1024] [--envs ENV ...] \
         [--max-iter N] [--out benchmarks/results/argmin_quality.md]
 
 1. During training: the share of rows within tolerance (certified gap <= atol + tol·(1 + |F|)) of

@@ -9,7 +9,7 @@ least ``3 / (1 − γ)`` steps follow them (the missing tail then weighs under �
 For ICNN the learned value is the entropy-augmented Q + ε·H (with twin critics, the first: the one
 that acts); its fixed point along the greedy policy is the same G_t.
 
-    python -m benchmarks.q_bias --runs RUN_DIR [RUN_DIR ...] [--episodes 3] [--out FILE.md]
+    python -m benchmarks.studies.q_bias --runs RUN_DIR [RUN_DIR ...] [--episodes 3] [--out FILE.md]
 
 Prints (and with ``--out`` writes) one row per run: mean Q, mean G, their difference and ratio.
 """

@@ -8,7 +8,7 @@ Bundle entropy runs with its sub-problem compiled (the CPU default) and as tenso
 GPU path); the certificate of one candidate is one forward+backward. A row-by-row Python loop of
 the same bundle entropy algorithm is timed as the reference point.
 
-    python benchmarks/solver.py [--batch 256] [--device cpu|cuda|auto] [--out benchmarks/results/solver.md]
+    python -m benchmarks.speed.solver [--batch 256] [--device cpu|cuda|auto] [--out benchmarks/results/solver.md]
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """CPU-hour estimate per cell (task × agent) of the paper's RL table, from a short measurement of
 each agent on each task with its packaged config (one process, one torch thread, one cell at a time):
 
-    nice -n 19 python -m benchmarks.rl_cost [--envs ...] [--agents ...] [--steps 300] [--remeasure]
+    nice -n 19 python -m benchmarks.publish.rl_cost [--envs ...] [--agents ...] [--steps 300] [--remeasure]
 
 Per cell, a fresh model collects its ``learning_starts`` random warm-up steps (not timed), trains
 ``--steps`` env steps (training speed: env steps/s with one update each), then acts
@@ -19,7 +19,7 @@ Writes ``benchmarks/results/rl_cost.json`` after every cell (cells already there
 ``--runs DIR`` (the results benchmark's ``--log-dir``) the table also shows, for each cell whose seed-0
 run there has finished, that run's training speed and wall hours beside the estimate:
 
-    python -m benchmarks.rl_cost --runs runs/results    # measures only the cells not measured yet
+    python -m benchmarks.publish.rl_cost --runs runs/results    # measures only the cells not measured yet
 
 Once runs exist, their own pace is the better guide: :func:`remaining_hours` (the results
 benchmark's ``--dry-run``) takes a resumed run's pace so far, else the median pace of the cell's
@@ -39,7 +39,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from benchmarks.rl_throughput import fresh_model, timed_round
+from benchmarks.speed.rl_throughput import fresh_model, timed_round
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import configure_torch, load_yaml, write_json_atomic, write_text_atomic
 from icnn_rl.envs import PAPER_TASKS, make_env, task_for
@@ -48,7 +48,7 @@ from icnn_rl.rl.records import config_is_current
 from icnn_rl.rl.rollout import rollout
 from icnn_rl.rl.run import RunSpec
 
-RESULTS = Path(__file__).resolve().parent / "results"
+RESULTS = Path(__file__).resolve().parents[1] / "results"
 COST_TABLE = RESULTS / "rl_cost.json"
 SETTLED_WARM_UPS = 10  # a checkpointed run's pace counts once it has trained this many warm-ups (settled_step)
 
@@ -192,7 +192,7 @@ def markdown(costs: dict[str, dict[str, dict[str, Any]]], steps: int) -> str:
     lines = [
         "# CPU-hour estimate per cell of the paper's RL table",
         "",
-        f"`python -m benchmarks.rl_cost --steps {steps}` (niced, one cell at a time, one torch thread) on a 2-core",
+        f"`python -m benchmarks.publish.rl_cost --steps {steps}` (niced, one cell at a time, one torch thread) on a 2-core",
         "machine shared with other long jobs: the load average column says how busy it was. Hours of one run =",
         "budget / training speed + tests × episode limit / test speed (every test episode at the env's limit).",
         "The speeds are those of a fresh network just past its warm-up; \"finished run\" columns give, where",
