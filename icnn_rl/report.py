@@ -3,9 +3,9 @@ the settings, and figures, written as ``report.md`` and PNG files.
 
     python -m icnn_rl.report RUNS_DIR [--out DIR]
 
-First the aggregate verdict (:mod:`icnn_rl.verdict`): normalised scores (:mod:`icnn_rl.rl.scores`)
+First the aggregate verdict (:mod:`icnn_rl.rl.verdict`): normalised scores (:mod:`icnn_rl.rl.scores`)
 from icnn_rl.rl.scores import PAPER_RL, paper_task, random_returns
-from icnn_rl.verdict import FOCUS, comparison, plot_iqm_curves, plot_profiles, verdict_markdown
+from icnn_rl.rl.verdict import FOCUS, comparison, plot_iqm_curves, plot_profiles, verdict_markdown
 pooled over the tasks that every agent has finished, IQM, mean and optimality gap with stratified
 bootstrap intervals, ICNN's probability of improvement over each other agent, and a per-task line
 at budget; ``profiles.png`` (performance profiles) and ``iqm.png`` (IQM against env steps) go with it.
@@ -53,7 +53,7 @@ from icnn_rl.rl.records import (
     rolling_mean,
 )
 from icnn_rl.rl.scores import PAPER_RL, paper_task, random_returns
-from icnn_rl.verdict import FOCUS, comparison, plot_iqm_curves, plot_profiles, verdict_markdown
+from icnn_rl.rl.verdict import FOCUS, comparison, plot_iqm_curves, plot_profiles, verdict_markdown
 
 NO_VALUE = "–"
 

@@ -62,9 +62,11 @@ def test_convex_core_imports_nothing_of_the_rest_of_the_package() -> None:
 def test_report_reads_csvs_and_configs_without_training_code() -> None:
     state = imported_after(["icnn_rl.report"])
     assert loaded(state, (*RL_STACK, "icnn_rl.convex", "icnn_rl.supervised")) == []
-    # the config resolver (its Settings section compares runs with the packaged configs) and the CSVs
-    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.config", "icnn_rl.rl.evaluations",
-                                            "icnn_rl.rl.records"]
+    # the config resolver (its Settings section compares runs with the packaged configs), the CSVs and
+    # records, and the verdict's normalisation and statistics
+    assert loaded(state, ("icnn_rl.rl",)) == ["icnn_rl.rl", "icnn_rl.rl.aggregate", "icnn_rl.rl.config",
+                                            "icnn_rl.rl.evaluations", "icnn_rl.rl.records", "icnn_rl.rl.scores",
+                                            "icnn_rl.rl.verdict"]
 
 
 def test_importing_any_module_has_no_side_effects() -> None:

@@ -29,7 +29,7 @@ from icnn_rl.rl.grid import unfinished
 from icnn_rl.rl.records import load_runs, mean_ci, rolling_mean
 from icnn_rl.rl.run import LOCK_NAME
 from icnn_rl.rl.scores import PAPER_RL, random_returns, reference_score
-from icnn_rl.verdict import comparison, verdict_markdown
+from icnn_rl.rl.verdict import comparison, verdict_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 HOLD_LOCK = """import fcntl, sys, time

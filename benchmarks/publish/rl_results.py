@@ -59,7 +59,7 @@ from icnn_rl.rl.grid import BACKENDS, RunOutcome, run_grid, summary, unfinished
 from icnn_rl.rl.records import RunCurve, config_is_current, load_runs
 from icnn_rl.rl.run import RunSpec, is_training
 from icnn_rl.rl.scores import random_returns
-from icnn_rl.verdict import comparison, verdict_markdown
+from icnn_rl.rl.verdict import comparison, verdict_markdown
 
 FIRST_TASKS = ("HalfCheetah-v5", "Hopper-v5", "Walker2d-v5")
 RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
