@@ -163,7 +163,8 @@ def plot_env(env: str, runs: list[RunCurve], path: Path) -> None:
                 ax.fill_between(x, mean - half, mean + half, alpha=0.15, color=line.get_color())
     by_steps.set(title=env, xlabel="env steps", ylabel=f"rolling mean of {WINDOW} test returns (mean over seeds)")
     by_time.set(title=f"{env}: what a user waits", xlabel="wall-clock seconds (training and tests, one CPU thread)")
-    by_steps.legend()
+    if by_steps.lines:
+        by_steps.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=100)
 

@@ -185,6 +185,7 @@ def test_sigterm_checkpoints_the_current_step_and_stops_then_resume_finishes(tmp
     assert steps_in(run_dir / "evaluations.csv") == list(range(0, step + 101, 50))   # tests every 50, none twice
 
 
+@pytest.mark.slow   # the process pool's fast test is test_several_agents_and_seeds_in_one_call_with_workers
 def test_sigterm_to_a_grid_of_workers_checkpoints_the_running_runs_and_starts_no_more(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, str(ROOT / "train.py"), "--agent", "ddpg", "--seeds", "0", "1", "2", "--workers", "2",

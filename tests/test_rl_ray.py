@@ -36,6 +36,7 @@ def local_ray(tmp_path_factory: pytest.TempPathFactory):
     ray.shutdown()
 
 
+@pytest.mark.slow   # minutes on 2 cores; the Ray backend's fast test is the failing-run one
 def test_a_grid_on_ray_writes_the_same_runs_as_the_process_pool(
     tmp_path: Path, local_ray, capsys: pytest.CaptureFixture
 ) -> None:
@@ -92,6 +93,7 @@ def test_backend_options_that_do_not_fit_are_refused(
     assert message in capsys.readouterr().err
 
 
+@pytest.mark.slow   # minutes on 2 cores; the Ray backend's fast test is the failing-run one
 def test_a_two_sample_search_trains_its_trials_and_reports_both_statistics(
     tmp_path: Path, local_ray, capsys: pytest.CaptureFixture
 ) -> None:
