@@ -132,7 +132,7 @@ def settings_section(runs: list[RunCurve], level: int = 2) -> str:
 
 def results_markdown(runs: list[RunCurve], randoms: dict[str, float], level: int = 2) -> str:
     """The verdict, the table and "Settings" (headings at ``level``): what report.md holds and
-    docs/rl.md quotes."""
+    docs/rl_results.md quotes."""
     return (verdict_markdown(comparison(runs, randoms), level) + "\n" + f"{'#' * level} All runs\n\n"
             + table(runs) + "\n" + settings_section(runs, level))
 

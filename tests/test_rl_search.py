@@ -106,7 +106,7 @@ def test_the_published_search_report_and_readme_block_regenerate_from_the_record
     report = (copy / "search.md").read_text()
     assert report == (records / "search.md").read_text(), (
         "results/search/search.md is stale: run python -m benchmarks.publish.search_results --publish-only")
-    readme = search_results.README.read_text()
+    readme = search_results.QUOTING.read_text()
     assert readme.count(search_results.BLOCK_BEGIN) == 1 and readme.count(search_results.BLOCK_END) == 1
     block = search_results.summary_table(report)
     assert block.startswith("| env | agent |") and f"\n{block}" in readme

@@ -51,7 +51,7 @@ class ICNN(GreedyQAlgorithm):
     :param entropy_weight: ε of both argmins and of the entropy bonus (the paper: 1). ``None``: the
         rule of :func:`entropy_weight_rule` on the replay buffer's rewards at the first update, so
         that the bonus stays ``entropy_share`` times the size of a random policy's scaled reward
-        whatever the task's reward scale (docs/rl.md, the entropy weight). Until then (test
+        whatever the task's reward scale (docs/icnn_agent.md, the entropy weight). Until then (test
         episodes before the first update) the argmins use ε = 1. The policy holds ε
         (:attr:`~agents.icnn.policies.ICNNPolicy.entropy_weight`, ``None`` while the rule is pending).
     :param entropy_share: the rule's ratio of the bonus's largest value per step to the warm-up's
@@ -98,7 +98,7 @@ class ICNN(GreedyQAlgorithm):
                        device: str = "auto") -> None:
         """SB3's, which :meth:`load` calls on a freshly built policy. A model saved before twin critics
         existed records no ``twin_q`` and holds one critic: its policy is rebuilt with that one critic
-        first (the one-critic runs that docs/rl.md's Q-bias measurements load)."""
+        first (the one-critic runs that docs/icnn_agent.md's Q-bias measurements load)."""
         if (isinstance(load_path_or_dict, dict) and "twin_q" not in self.policy_kwargs
                 and not any(key.startswith("q_net.first.") for key in load_path_or_dict.get("policy", {}))):
             self.policy_kwargs["twin_q"] = False

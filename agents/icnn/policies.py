@@ -57,7 +57,7 @@ from icnn_rl.convex.picnn import convex_activation
 ACTION_BOUNDS = (-1.0, 1.0)
 PROPOSALS = ("mlp", "none")
 PENDING_ENTROPY_WEIGHT = 1.0   # ε of the argmins while the rule has not fixed it yet (the paper's)
-# The agent's argmin settings, those of configs/icnn.yaml (docs/rl.md, ICNN's argmin): at most 30
+# The agent's argmin settings, those of configs/icnn.yaml (docs/icnn_agent.md, ICNN's argmin): at most 30
 # evaluations, a certified gap within 0.01 in units of Q, proximal steps. A solver dict given to the
 # policy overrides these keys; the rest are SolverConfig's.
 SOLVER_SETTINGS = {"max_iter": 30, "tol": 0.0, "atol": 0.01, "proximal": 3.0}
@@ -161,7 +161,7 @@ class ICNNPolicy(GreedyQPolicy):
         saved = {act_solver.pop("entropy_weight", None), target_solver.pop("entropy_weight", None)}
         if saved != {None}:
             # A model saved before ε was this argument holds it in both solver dicts instead (the
-            # trained runs that docs/rl.md's argmin and Q-bias studies load).
+            # trained runs that docs/icnn_agent.md's argmin and Q-bias studies load).
             if entropy_weight is not None or len(saved) != 1:
                 raise ValueError("set ε once, as entropy_weight, not in act_solver or target_solver")
             (entropy_weight,) = saved

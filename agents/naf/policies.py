@@ -78,7 +78,7 @@ class NAFPolicy(GreedyQPolicy):
     def next_values(self, obs: torch.Tensor, actions: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
         """V_target(s'). With BatchNorm the target network normalises s' by the minibatch's own
         statistics, as Q(s, a) in the loss is: with the running statistics the TD target diverged
-        on HalfCheetah-v5 (docs/rl.md). The running statistics this updates are replaced by the
+        on HalfCheetah-v5 (docs/rl_results.md). The running statistics this updates are replaced by the
         online network's after the update step."""
         self.q_net_target.train(True)
         value = self.q_net_target.heads(obs)[0]

@@ -36,7 +36,7 @@ anywhere:
     python -m icnn_rl.report results/rl --out docs/figures/rl
 
 With the repository's ``results/rl`` as ``--records``, the marked results block of the README and of
-docs/rl.md (the aggregate verdict, the table of all runs and the settings:
+docs/rl_results.md (the aggregate verdict, the table of all runs and the settings:
 ``icnn_rl.report.results_markdown``; the README quotes the verdict only; then where the grid stands:
 ``grid_status``) is rewritten from the records too, after every finished run and by ``--publish-only``.
 """
@@ -66,10 +66,10 @@ RECORDS = ("config.yaml", "evaluations.csv", "metrics.json")
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "results" / "rl"
 # Documents holding the marked results block, and whether each quotes it in full (docs) or the verdict only.
-QUOTING = {REPO / "README.md": False, REPO / "docs" / "rl.md": True}
+QUOTING = {REPO / "README.md": False, REPO / "docs" / "rl_results.md": True}
 BLOCK_BEGIN = "<!-- RL results: generated from results/rl by `python -m benchmarks.publish.rl_results --publish-only` -->"
 BLOCK_END = "<!-- end of RL results -->"
-BLOCK_LEVEL = 4   # heading level of its sections inside those documents
+BLOCK_LEVEL = 3   # heading level of its sections inside those documents
 
 
 def grid_status(runs: list[RunCurve], seeds: int = 3) -> str:

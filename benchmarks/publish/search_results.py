@@ -6,7 +6,7 @@
 copies ``samples.yaml`` and the small records of every trial under ``--log-dir`` (``config.yaml``,
 ``evaluations.csv``, ``metrics.json``; no checkpoints, no Ray Tune state) to ``results/search``, then
 rewrites ``results/search/search.md`` from those records (``icnn_rl.search --report-only``) and the
-README's marked search block (that report's summary table: both statistics per task and agent).
+marked search block of docs/rl_results.md (that report's summary table: both statistics per task and agent).
 ``--publish-only`` skips the copy.
 """
 
@@ -20,7 +20,7 @@ from icnn_rl import search
 from icnn_rl.cli import replace_marked, write_text_atomic
 
 RESULTS = REPO / "results" / "search"
-README = REPO / "README.md"
+QUOTING = REPO / "docs" / "rl_results.md"   # the document holding the marked search block
 BLOCK_BEGIN = "<!-- random search: generated from results/search by `python -m benchmarks.publish.search_results --publish-only` -->"
 BLOCK_END = "<!-- end of random search -->"
 
@@ -41,8 +41,8 @@ def summary_table(report: str) -> str:
     return "\n".join(lines[start:end]) + "\n"
 
 
-def write_quoted_search(records: Path, readme: Path = README) -> None:
-    """Rewrite the README's marked block with the summary table of ``records/search.md``."""
+def write_quoted_search(records: Path, readme: Path = QUOTING) -> None:
+    """Rewrite the marked block of ``readme`` (default: docs/rl_results.md) with the summary table of ``records/search.md``."""
     block = summary_table((records / "search.md").read_text())
     write_text_atomic(readme, replace_marked(readme.read_text(), BLOCK_BEGIN, BLOCK_END, block))
 

@@ -61,7 +61,7 @@ def check_agent_config(agent: str, config: dict[str, Any]) -> None:
 
 
 # Every agent's Adam runs as one fused kernel per step: on one CPU thread ~3× faster than the
-# default per-parameter loop for the 200-200 PICNN's 25 tensors (docs/rl.md, training throughput).
+# default per-parameter loop for the 200-200 PICNN's 25 tensors (docs/icnn_agent.md, training throughput).
 OPTIMIZER_KWARGS = {"fused": True}
 
 
