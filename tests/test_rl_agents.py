@@ -20,8 +20,8 @@ from icnn_rl.agents.icnn.algo import entropy_weight_rule
 from icnn_rl.agents.icnn.policies import TwinPICNN
 from icnn_rl.agents.naf.policies import NAFNetwork
 from icnn_rl.convex import SolverConfig, argmin, binary_entropy, is_convex, rl_picnn, solve
-from icnn_rl.envs import make_env
-from icnn_rl.rl.build import build_model
+from icnn_rl.envs import make_env, task_for
+from icnn_rl.rl.build import build_model, make_agent
 from icnn_rl.rl.callbacks import PaperTestCallback
 from icnn_rl.rl.config import resolve_config
 from icnn_rl.rl.evaluations import read_evaluations
@@ -459,3 +459,17 @@ def test_time_spent_in_tests_and_checkpoints_is_left_out_of_the_update_cycle() -
         time.sleep(0.01)
     assert times.seconds["network"] == 0.5
     assert model._cycle_end >= cycle_end + 0.01
+
+
+def test_make_agent_builds_what_train_py_trains_and_refuses_bad_input() -> None:
+    model = make_agent("icnn", "Pendulum-v1", seed=3, overrides=["batch_size=32"])
+    assert isinstance(model, ICNN) and model.batch_size == 32 and model.seed == 3
+    assert model.buffer_size == task_for("Pendulum-v1").budget and model.agent_name == "icnn"
+    assert type(model.action_noise).__name__ == "OrnsteinUhlenbeckActionNoise"   # the harness's noise
+    assert type(make_agent("sac", "Pendulum-v1")).__name__ == "SAC"
+    with pytest.raises(ValueError, match="unknown agent 'ppo'"):
+        make_agent("ppo", "Pendulum-v1")
+    with pytest.raises(ValueError, match="unknown config key 'no_such_key'"):
+        make_agent("td3", "Pendulum-v1", overrides=["no_such_key=1"])
+    with pytest.raises(ValueError, match="unknown env"):
+        make_agent("ddpg", "NoSuchEnv-v0")

@@ -1,8 +1,10 @@
 """From a resolved config to a stable-baselines3 model: exploration noise, replay settings,
-policy kwargs and constructor arguments, for any agent in :data:`icnn_rl.agents.AGENTS`."""
+policy kwargs and constructor arguments, for any agent in :data:`icnn_rl.agents.AGENTS`; and
+:func:`make_agent`, the same model from an agent's name and an env id, for code."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -11,8 +13,8 @@ from stable_baselines3.common.off_policy_algorithm import OffPolicyAlgorithm
 
 from icnn_rl.agents import agent_spec
 from icnn_rl.cli import ConfigError
-from icnn_rl.envs import make_env
-from icnn_rl.rl.config import harness_defaults
+from icnn_rl.envs import check_env_id, make_env, task_for
+from icnn_rl.rl.config import harness_defaults, resolve_config
 
 # Harness keys passed unchanged to every agent's constructor.
 DIRECT_KEYS = (
@@ -97,3 +99,15 @@ def build_model(
     model.env_id = env_id
     model.agent_name = agent
     return model
+
+
+def make_agent(agent: str, env_id: str, seed: int = 0, overrides: Iterable[str] = (),
+               device: str = "auto") -> OffPolicyAlgorithm:
+    """The model ``train.py`` would train: ``agent`` on ``env_id`` with its packaged config (and
+    ``--set``-style ``overrides`` such as ``"learning_rate=3e-4"``), exploration noise included,
+    its replay buffer sized for the task's budget. Bad input raises ``ValueError`` naming it."""
+    agent_spec(agent)
+    check_env_id(env_id)
+    config = resolve_config(agent, env_id, overrides=overrides)
+    check_agent_config(agent, config)
+    return build_model(agent, env_id, config, seed, task_for(env_id).budget, device)
