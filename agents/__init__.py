@@ -5,7 +5,6 @@ model whatever agent saved it (:func:`load_agent`)."""
 from __future__ import annotations
 
 import base64
-import io
 import json
 import math
 import pickle
@@ -110,18 +109,6 @@ def agent_name_of(algo: type[OffPolicyAlgorithm]) -> str:
     raise AgentError(f"{algo.__name__} is not a registered agent; valid: {', '.join(AGENTS)}")
 
 
-# Models saved before the agents were installed inside icnn_rl name their policy class by these modules.
-LEGACY_MODULES = {"agents": "icnn_rl.agents", "envs": "icnn_rl.envs"}
-
-
-class _LegacyAwareUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        top, dot, rest = module.partition(".")
-        if top in LEGACY_MODULES:
-            module = LEGACY_MODULES[top] + dot + rest
-        return super().find_class(module, name)
-
-
 def _saved_data(path: Path) -> dict[str, Any]:
     """SB3's ``data`` entry of a saved model (JSON), or ``ValueError`` for a file that is not one."""
     try:
@@ -132,12 +119,11 @@ def _saved_data(path: Path) -> dict[str, Any]:
 
 
 def saved_policy_class(path: Path) -> type:
-    """The policy class a model file names (the saved ``policy_class`` entry of SB3's ``data``),
-    with the module paths of models saved by earlier versions (top-level ``agents``) mapped to
-    ``icnn_rl.agents``. Raises ``ValueError`` for a file that is not a saved SB3 model."""
+    """The policy class a model file names (the saved ``policy_class`` entry of SB3's ``data``).
+    Raises ``ValueError`` for a file that is not a saved SB3 model."""
     try:
         entry = _saved_data(path)["policy_class"][":serialized:"]
-        return _LegacyAwareUnpickler(io.BytesIO(base64.b64decode(entry))).load()
+        return pickle.loads(base64.b64decode(entry))
     except (KeyError, TypeError, ValueError, pickle.UnpicklingError, ImportError, AttributeError) as exc:
         raise ValueError(f"{path} is not a saved model of a known agent: {exc}") from None
 

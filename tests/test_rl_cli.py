@@ -5,7 +5,6 @@ In-process calls name the program after sys.argv[0] (pytest's), so their error l
 
 from __future__ import annotations
 
-import base64
 import csv
 import json
 import os
@@ -13,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -21,10 +19,7 @@ import yaml
 
 from icnn_rl import evaluate, report, train
 from icnn_rl.agents import AGENTS, ICNN
-from icnn_rl.agents.naf import NAFPolicy
-from icnn_rl.rl.build import build_model
 from icnn_rl.rl.checkpoints import checkpoint_step, checkpoint_timing, latest_checkpoint
-from icnn_rl.rl.config import resolve_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = [
@@ -291,23 +286,3 @@ def test_evaluate_run_directory_with_video_and_report(tmp_path: Path) -> None:
         "| InvertedPendulum-v5 | ddpg |" not in (tmp_path / "report" / "report.md").read_text()
     )  # 3 tests < 10
 
-
-def test_models_saved_by_earlier_versions_load(tmp_path: Path) -> None:
-    """Earlier versions installed the agents as a top-level ``agents`` package; their model files
-    name the policy class by that module path."""
-    config = resolve_config("naf", "Pendulum-v1", overrides=["hidden=[8]"])
-    path = tmp_path / "model.zip"
-    build_model("naf", "Pendulum-v1", config, seed=0, steps=10, device="cpu").save(path)
-    module, name = b"agents.naf.policies", b"NAFPolicy"  # a pickle of the class by that reference
-    legacy = b"\x80\x04\x8c" + bytes([len(module)]) + module + b"\x8c" + bytes([len(name)]) + name + b"\x93."
-    with zipfile.ZipFile(path) as archive:
-        entries = {entry: archive.read(entry) for entry in archive.namelist()}
-    data = json.loads(entries["data"])
-    data["policy_class"][":serialized:"] = base64.b64encode(legacy).decode()
-    entries["data"] = json.dumps(data).encode()
-    old = tmp_path / "old.zip"
-    with zipfile.ZipFile(old, "w") as archive:
-        for entry, content in entries.items():
-            archive.writestr(entry, content)
-    model = evaluate.load_model(old, "cpu")
-    assert isinstance(model, AGENTS["naf"].algo) and type(model.policy) is NAFPolicy

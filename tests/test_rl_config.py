@@ -14,7 +14,7 @@ from icnn_rl import envs
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 from icnn_rl.rl.build import build_model, make_action_noise
-from icnn_rl.rl.config import harness_defaults, resolve_config
+from icnn_rl.rl.config import harness_defaults, resolve_config, without_retired
 from icnn_rl.rl.records import config_is_current
 
 # The harness keys every agent shares (configs/harness.yaml), with their values.
@@ -39,8 +39,7 @@ HARNESS = {
 }
 
 
-SOLVER = {"method": "bundle_entropy", "max_iter": 30, "tol": 0.0, "atol": 0.01, "lr": 0.01, "momentum": 0.9,
-          "prune": False, "proximal": 3.0}
+SOLVER = {"method": "bundle_entropy", "max_iter": 30, "tol": 0.0, "atol": 0.01, "proximal": 3.0}
 
 
 def test_layered_configs_resolve_to_the_values_each_agent_had_in_its_own_file() -> None:
@@ -208,3 +207,10 @@ def test_a_record_of_the_resolved_schedule_and_one_of_null_are_both_todays_confi
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / "config.yaml").write_text(yaml.safe_dump({**today, **schedule}))
         assert config_is_current(run_dir) is current, schedule
+
+
+def test_a_retired_key_at_its_last_value_is_dropped_and_at_another_kept() -> None:
+    recorded = {"gamma": 0.99, "act_solver": {"max_iter": 30, "lr": 0.01, "momentum": 0.9, "prune": True}}
+    assert without_retired(recorded) == {"gamma": 0.99, "act_solver": {"max_iter": 30, "prune": True}}
+    with pytest.raises(ConfigError, match="unknown config key 'act_solver.lr'"):
+        resolve_config("icnn", "Reacher-v5", overrides=["act_solver.lr=0.1"])

@@ -127,6 +127,29 @@ def _check_ranges(config: dict[str, Any]) -> None:
         raise ConfigError(f"noise {config['noise']!r} is unknown; valid: {', '.join(NOISE_KINDS)}")
 
 
+# Keys the packaged configs no longer have, with the value every run recorded before their removal
+# trained with: the ICNN solvers' first-order step size, momentum and cut pruning (the bundle method
+# used by every ICNN run reads none of them; icnn_rl.convex.SolverConfig keeps them for code).
+RETIRED: dict[str, Any] = {f"{solver}.{key}": value for solver in ("act_solver", "target_solver")
+                           for key, value in (("lr", 0.01), ("momentum", 0.9), ("prune", False))}
+
+
+def without_retired(config: dict[str, Any]) -> dict[str, Any]:
+    """A recorded ``config`` without the :data:`RETIRED` keys it holds at their retired value (a
+    retired key at another value stays, so that the run reads as trained differently)."""
+    def kept(section: dict[str, Any], prefix: str) -> dict[str, Any]:
+        out = {}
+        for key, value in section.items():
+            name = prefix + key
+            if isinstance(value, dict):
+                out[key] = kept(value, name + ".")
+            elif not (name in RETIRED and RETIRED[name] == value):
+                out[key] = value
+        return out
+
+    return kept(config, "")
+
+
 def resolve_schedule(config: dict[str, Any], env_id: str) -> dict[str, Any]:
     """``config`` with its ``test_interval`` and ``checkpoint_interval`` (those of the two it has)
     resolved for ``env_id`` where null: the task's test interval, and a checkpoint every

@@ -13,15 +13,11 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from icnn_rl.rl.config import resolve_config, resolve_schedule
+from icnn_rl.rl.config import resolve_config, resolve_schedule, without_retired
 from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
 RUN_KEYS = ("agent", "env", "seed", "steps", "device")   # what a run is, not how it trains
-# Config keys (dotted inside sections) added after some runs were recorded, with the value those runs trained with.
-BEFORE_RECORDED = {"activation": "leaky_relu", "double_q": False, "twin_q": False,
-                   "act_solver.proximal": 0.0, "target_solver.proximal": 0.0}
-
 
 @dataclass(frozen=True)
 class RunCurve:
@@ -64,8 +60,7 @@ def load_run(run_dir: Path) -> RunCurve | None:
     config = yaml.safe_load((run_dir / "config.yaml").read_text()) if (run_dir / "config.yaml").exists() else {}
     metrics_path = run_dir / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    # metrics.json written before whole-run timing has no timed_steps; its steps were this invocation's
-    timed = metrics.get("timed_steps", metrics.get("steps"))
+    timed = metrics.get("timed_steps")
     steps, returns = (np.array(column) for column in zip(*rows))
     return RunCurve(
         run_dir.parent.parent.name,
@@ -103,13 +98,14 @@ def max_rolling(group: list[RunCurve]) -> list[float]:
 
 def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]:
     """``key value (packaged: value)`` for every key of either config whose value differs (nested
-    sections by dotted key), leaving out :data:`RUN_KEYS`; a run that predates a key of
-    :data:`BEFORE_RECORDED` has that key's value there, and a run recorded before the schedule was
+    sections by dotted key), leaving out :data:`RUN_KEYS` and the keys a config no longer has that
+    the run holds at their retired value (:func:`~icnn_rl.rl.config.without_retired`); a run recorded before the schedule was
     resolved (``test_interval``, ``checkpoint_interval`` null) the values null resolves to for its env
     (:func:`~icnn_rl.rl.config.resolve_schedule`)."""
-    run = {**{key: BEFORE_RECORDED[prefix + key] for key in packaged if prefix + key in BEFORE_RECORDED}, **run}
-    if not prefix and "env" in run:
-        run = resolve_schedule(run, run["env"])
+    if not prefix:
+        run = without_retired(run)
+        if "env" in run:
+            run = resolve_schedule(run, run["env"])
     found = []
     for key in sorted(set(run) | set(packaged)):
         name = prefix + key
