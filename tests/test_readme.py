@@ -1,5 +1,6 @@
 """The README as a user reads it: every command it shows starts (its module or script answers
-``--help``), and every relative link and image points at a file (and a heading) that exists."""
+``--help``); and every relative link and image of the README and the docs pages (the dated log
+aside) points at a file, and a heading, that exists."""
 
 from __future__ import annotations
 
@@ -47,17 +48,23 @@ def test_every_command_the_readme_shows_answers_help(program: str) -> None:
     assert "usage" in result.stdout.lower()
 
 
-def test_every_relative_link_of_the_readme_exists() -> None:
+DOCUMENTS = [README, *sorted(path for path in (ROOT / "docs").glob("*.md") if path.name != "log.md")]
+
+
+def headings(path: Path) -> list[str]:
+    """The anchors of a Markdown file's headings (code blocks aside)."""
+    text = re.sub(r"```.*?```", "", path.read_text(), flags=re.DOTALL)
+    return [anchor(line.lstrip("#")) for line in text.splitlines() if line.startswith("#")]
+
+
+@pytest.mark.parametrize("document", DOCUMENTS, ids=lambda path: path.name)
+def test_every_relative_link_exists(document: Path) -> None:
     broken = []
-    for target in LINK.findall(README.read_text()):
+    for target in LINK.findall(document.read_text()):
         if re.match(r"[a-z]+://", target):
             continue
         path, _, fragment = target.partition("#")
-        file = ROOT / path if path else README
-        if not file.exists():
+        file = (document.parent / path).resolve() if path else document
+        if not file.exists() or fragment and file.suffix == ".md" and fragment not in headings(file):
             broken.append(target)
-        elif fragment and file.suffix == ".md":
-            headings = [anchor(line.lstrip("#")) for line in file.read_text().splitlines() if line.startswith("#")]
-            if fragment not in headings:
-                broken.append(target)
     assert broken == []
