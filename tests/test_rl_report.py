@@ -16,6 +16,7 @@ import yaml
 from icnn_rl.agents import AGENTS
 from icnn_rl.cli import replace_marked
 from icnn_rl.envs import task_for
+from icnn_rl.report import main as report_main
 from icnn_rl.report import (
     paper_cells,
     results_markdown,
@@ -198,6 +199,19 @@ def test_settings_name_each_key_where_a_run_differs_from_the_packaged_config(tmp
 def test_write_report_without_runs_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no run directories"):
         write_report(tmp_path, tmp_path / "out")
+
+
+def test_the_report_says_how_many_runs_it_leaves_out_for_too_few_tests(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    make_run(tmp_path, "Reacher-v5", "icnn", 0, [1.0] * 12, budget=1100)
+    make_run(tmp_path, "Reacher-v5", "ddpg", 0, [1.0] * 3, budget=1100)   # 3 tests: no rolling mean
+    assert report_main([str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    err = capsys.readouterr().err
+    assert err == "python -m icnn_rl.report: warning: 1 run(s) with fewer than 10 tests left out (no rolling mean yet)\n"
+    shutil.rmtree(tmp_path / "Reacher-v5" / "ddpg")
+    assert report_main([str(tmp_path), "--out", str(tmp_path / "out")]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_published_records_regenerate_the_same_table_without_checkpoints(tmp_path: Path, rl_results) -> None:
