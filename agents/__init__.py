@@ -1,6 +1,7 @@
-"""The agents, by name: ICNN and NAF (our :class:`~icnn_rl.agents.common.GreedyQAlgorithm` subclasses),
-stable-baselines3's DDPG (the paper's baseline) and its SAC and TD3 (today's references), with how a config's shared keys reach each class, and loading a saved
-model whatever agent saved it (:func:`load_agent`)."""
+"""The agents, by name: ICNN and NAF (our :class:`~icnn_rl.agents.common.GreedyQAlgorithm`
+subclasses), stable-baselines3's DDPG (the paper's baseline) and its SAC and TD3 (today's
+references), with how a config's shared keys reach each class, and loading a saved model whatever
+agent saved it (:func:`load_agent`)."""
 
 from __future__ import annotations
 
@@ -133,13 +134,12 @@ def saved_agent_name(path: Path) -> str:
     :func:`icnn_rl.rl.build.build_model` stores on every model, else the one agent whose policies
     include the saved policy class. DDPG and TD3 share SB3's ``TD3Policy``; an untagged model of
     that class is DDPG when it has DDPG's fixed settings (``policy_delay`` 1, no target noise clip)."""
-    tagged = _saved_data(path).get("agent_name")
-    if tagged in AGENTS:
-        return tagged
+    data = _saved_data(path)
+    if data.get("agent_name") in AGENTS:
+        return data["agent_name"]
     policy_class = saved_policy_class(path)
     names = [name for name, spec in AGENTS.items() if policy_class in spec.algo.policy_aliases.values()]
     if names == ["ddpg", "td3"]:
-        data = _saved_data(path)
         return "ddpg" if data.get("policy_delay") == 1 and data.get("target_noise_clip") == 0.0 else "td3"
     if not names:
         raise AgentError(f"{path} was saved by none of the agents {', '.join(AGENTS)}")
@@ -147,8 +147,7 @@ def saved_agent_name(path: Path) -> str:
 
 
 def load_agent(path: Path, **kwargs: Any) -> OffPolicyAlgorithm:
-    """Load a model saved by any agent of :data:`AGENTS` (also by earlier versions of this package),
-    its class read from the file (:func:`saved_agent_name`); ``kwargs`` go to SB3's ``load``
+    """Load a model saved by any agent of :data:`AGENTS`, its class read from the file (:func:`saved_agent_name`); ``kwargs`` go to SB3's ``load``
     (``env``, ``device``, ...)."""
     algo = AGENTS[saved_agent_name(path)].algo
     return algo.load(path, custom_objects={"policy_class": saved_policy_class(path)}, **kwargs)

@@ -23,7 +23,7 @@ from typing import Any
 from icnn_rl.cli import ConfigError, config_path, load_yaml, parse_overrides
 from icnn_rl.tasks import task_for
 
-HARNESS = "harness"  # configs/harness.yaml: the keys ICNN, NAF and DDPG share
+HARNESS = "harness"  # configs/harness.yaml: the keys every agent shares
 NOISE_KINDS = ("ou", "normal", "none")
 CHECKPOINT_TESTS = 10   # checkpoint_interval null: a checkpoint every 10 test intervals
 
@@ -160,6 +160,12 @@ def resolve_schedule(config: dict[str, Any], env_id: str) -> dict[str, Any]:
         "checkpoint_interval": config.get("checkpoint_interval") or CHECKPOINT_TESTS * test_interval,
     }
     return {**config, **{key: value for key, value in schedule.items() if key in config}}
+
+
+def as_today(recorded: dict[str, Any], env_id: str) -> dict[str, Any]:
+    """A run's recorded ``config.yaml`` read with today's keys: without the retired keys it holds at
+    their last value (:func:`without_retired`), its null schedule resolved (:func:`resolve_schedule`)."""
+    return resolve_schedule(without_retired(recorded), env_id)
 
 
 def resolve_config(

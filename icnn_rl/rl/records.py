@@ -13,11 +13,12 @@ import numpy as np
 import yaml
 from scipy import stats
 
-from icnn_rl.rl.config import resolve_config, resolve_schedule, without_retired
+from icnn_rl.rl.config import as_today, resolve_config
 from icnn_rl.rl.evaluations import read_evaluations
 
 WINDOW = 10
 RUN_KEYS = ("agent", "env", "seed", "steps", "device")   # what a run is, not how it trains
+
 
 @dataclass(frozen=True)
 class RunCurve:
@@ -98,14 +99,11 @@ def max_rolling(group: list[RunCurve]) -> list[float]:
 
 def config_differences(run: dict, packaged: dict, prefix: str = "") -> list[str]:
     """``key value (packaged: value)`` for every key of either config whose value differs (nested
-    sections by dotted key), leaving out :data:`RUN_KEYS` and the keys a config no longer has that
-    the run holds at their retired value (:func:`~icnn_rl.rl.config.without_retired`); a run recorded before the schedule was
-    resolved (``test_interval``, ``checkpoint_interval`` null) the values null resolves to for its env
-    (:func:`~icnn_rl.rl.config.resolve_schedule`)."""
-    if not prefix:
-        run = without_retired(run)
-        if "env" in run:
-            run = resolve_schedule(run, run["env"])
+    sections by dotted key), leaving out :data:`RUN_KEYS`; the run is read with today's keys
+    (:func:`~icnn_rl.rl.config.as_today`: retired keys at their last value and a null schedule are
+    no difference)."""
+    if not prefix and "env" in run:
+        run = as_today(run, run["env"])
     found = []
     for key in sorted(set(run) | set(packaged)):
         name = prefix + key

@@ -41,7 +41,7 @@ from icnn_rl.envs import make_env
 from icnn_rl.rl.build import build_model
 from icnn_rl.rl.callbacks import AtomicCheckpointCallback, DivergedError, DivergenceGuard, PaperTestCallback
 from icnn_rl.rl.checkpoints import checkpoint_timing, latest_checkpoint, save_model_atomic
-from icnn_rl.rl.config import resolve_schedule, without_retired
+from icnn_rl.rl.config import as_today
 from icnn_rl.rl.evaluations import truncate_evaluations
 
 LOCK_NAME = ".lock"
@@ -167,8 +167,7 @@ def _check_resume_config(spec: RunSpec) -> None:
         raise RunError(f"--resume {spec.run_dir}: cannot read its config.yaml ({exc})") from None
     if not isinstance(saved, dict):
         raise RunError(f"--resume {spec.run_dir}: its config.yaml is not a mapping of settings")
-    saved = resolve_schedule(without_retired(saved), spec.env_id)   # a run recorded before a key's removal or
-                                                                    # before the schedule was resolved
+    saved = as_today(saved, spec.env_id)   # recorded before a key's removal or the schedule's resolution
     wanted = yaml.safe_load(yaml.safe_dump(_resolved(spec), sort_keys=False))
     keys = sorted(key for key in wanted.keys() | saved.keys()
                   if key not in RESUME_MAY_CHANGE and wanted.get(key) != saved.get(key))

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -206,9 +207,7 @@ def plot_iqm_curves(comp: Comparison, path: Path) -> None:
     for agent in comp.agents:
         points = []
         for f in fractions:
-            def statistic(run: RunCurve, f: float = f) -> float:
-                return rolling_at(run, f)
-            e = ag.aggregate(comp.scores(agent, statistic), ag.iqm, reps=ag.CURVE_REPS)
+            e = ag.aggregate(comp.scores(agent, partial(rolling_at, fraction=f)), ag.iqm, reps=ag.CURVE_REPS)
             points.append((e.value, e.low, e.high))
         _band(ax, fractions, tuple(np.array(p) for p in zip(*points)), agent)
     ax.set(title=f"IQM over {len(comp.tasks)} tasks", xlabel="env steps (fraction of each task's budget)",
